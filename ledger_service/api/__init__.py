@@ -1,0 +1,1 @@
+"""The REST face: FastAPI app assembled from each capability's router."""

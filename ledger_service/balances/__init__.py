@@ -1,0 +1,1 @@
+"""Balances: running daily aggregates per account and commodity, the trial balance, rebuild and verify."""

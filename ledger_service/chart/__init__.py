@@ -1,0 +1,1 @@
+"""Chart: subsidiaries, hierarchical accounts and commodities, loaded from accounts/ as data."""

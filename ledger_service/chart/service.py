@@ -1,0 +1,130 @@
+"""Storage of subsidiaries, accounts and commodities.
+
+`init` loads accounts/ idempotently: missing subsidiaries and accounts are added, existing ones keep their rows
+(an account's description and NetSuite id may be updated: they are configuration, not journal).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Connection, select
+
+from ledger_service.chart.loader import accounts_for, load_chart
+from ledger_service.chart.model import Account, Subsidiary, validate_subsidiary
+from ledger_service.errors import Conflict, NotFound
+from ledger_service.money import currency_exponent
+from ledger_service.store.tables import accounts, chain_heads, commodities, subsidiaries
+
+GENESIS_HASH = "0" * 64
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def list_subsidiaries(conn: Connection) -> list[Subsidiary]:
+    rows = conn.execute(select(subsidiaries).order_by(subsidiaries.c.code)).mappings()
+    return [Subsidiary(r["code"], r["name"], r["functional_currency"], r["valuation_method"]) for r in rows]
+
+
+def get_subsidiary(conn: Connection, code: str) -> Subsidiary:
+    row = conn.execute(select(subsidiaries).where(subsidiaries.c.code == code)).mappings().first()
+    if row is None:
+        known = ", ".join(s.code for s in list_subsidiaries(conn)) or "none yet: run `ledger-service init`"
+        raise NotFound(f"unknown subsidiary {code!r} (known: {known})")
+    return Subsidiary(row["code"], row["name"], row["functional_currency"], row["valuation_method"])
+
+
+def ensure_commodity(conn: Connection, code: str, kind: str) -> None:
+    row = conn.execute(select(commodities.c.kind).where(commodities.c.code == code)).first()
+    if row is not None:
+        if row.kind != kind:
+            raise Conflict(f"commodity {code!r} is already a {row.kind}, cannot also be {kind}")
+        return
+    exponent = currency_exponent(code) if kind == "currency" else 0
+    conn.execute(commodities.insert().values(code=code, kind=kind, exponent=exponent))
+
+
+def add_subsidiary(conn: Connection, sub: Subsidiary, chart_accounts: tuple[Account, ...] = ()) -> Subsidiary:
+    validate_subsidiary(sub)
+    existing = conn.execute(select(subsidiaries.c.code).where(subsidiaries.c.code == sub.code)).first()
+    if existing is not None:
+        raise Conflict(f"subsidiary {sub.code} already exists")
+    conn.execute(
+        subsidiaries.insert().values(
+            code=sub.code,
+            name=sub.name,
+            functional_currency=sub.functional_currency,
+            valuation_method=sub.valuation_method,
+            created_at=utcnow(),
+        )
+    )
+    conn.execute(chain_heads.insert().values(subsidiary=sub.code, seq=0, hash=GENESIS_HASH))
+    ensure_commodity(conn, sub.functional_currency, "currency")
+    upsert_accounts(conn, sub.code, chart_accounts)
+    return sub
+
+
+def upsert_accounts(conn: Connection, code: str, chart_accounts: tuple[Account, ...]) -> int:
+    have = {
+        r.name: r
+        for r in conn.execute(
+            select(accounts.c.id, accounts.c.name, accounts.c.description, accounts.c.netsuite_id).where(
+                accounts.c.subsidiary == code
+            )
+        )
+    }
+    added = 0
+    for account in chart_accounts:
+        row = have.get(account.name)
+        if row is None:
+            conn.execute(
+                accounts.insert().values(
+                    subsidiary=code,
+                    name=account.name,
+                    type=account.type,
+                    description=account.description,
+                    netsuite_id=account.netsuite_id,
+                )
+            )
+            added += 1
+        elif (row.description, row.netsuite_id) != (account.description, account.netsuite_id):
+            conn.execute(
+                accounts.update()
+                .where(accounts.c.id == row.id)
+                .values(description=account.description, netsuite_id=account.netsuite_id)
+            )
+    return added
+
+
+def load_accounts_dir(conn: Connection, accounts_dir: Path) -> dict:
+    """Load accounts/: subsidiaries defined there are created if missing; every subsidiary gets the chart."""
+    chart = load_chart(accounts_dir)
+    created, accounts_added = [], 0
+    known = {s.code for s in list_subsidiaries(conn)}
+    for sub in chart.subsidiaries:
+        if sub.code not in known:
+            add_subsidiary(conn, sub)
+            created.append(sub.code)
+    for sub in list_subsidiaries(conn):
+        accounts_added += upsert_accounts(conn, sub.code, accounts_for(chart, sub.code))
+    return {"subsidiaries_created": created, "accounts_added": accounts_added}
+
+
+def list_accounts(conn: Connection, subsidiary: str | None = None) -> list[dict]:
+    query = select(accounts).order_by(accounts.c.subsidiary, accounts.c.name)
+    if subsidiary:
+        get_subsidiary(conn, subsidiary)
+        query = query.where(accounts.c.subsidiary == subsidiary)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def account_ids(conn: Connection, subsidiary: str) -> dict[str, int]:
+    rows = conn.execute(select(accounts.c.name, accounts.c.id).where(accounts.c.subsidiary == subsidiary))
+    return {r.name: r.id for r in rows}
+
+
+def commodity_kinds(conn: Connection) -> dict[str, tuple[str, int]]:
+    return {r.code: (r.kind, r.exponent) for r in conn.execute(select(commodities))}

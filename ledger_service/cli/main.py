@@ -1,0 +1,189 @@
+"""ledger-service: the command line.
+
+Every command reads the database from LEDGER_DATABASE_URL (default sqlite:///ledger.db in the working
+directory). Errors print one line naming what is wrong and exit 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ledger_service.balances import integrity
+from ledger_service.balances.queries import balances_view, trial_balance
+from ledger_service.chart import service as chart
+from ledger_service.chart.model import Subsidiary
+from ledger_service.cli.output import Format, console, emit, errors
+from ledger_service.errors import LedgerError
+from ledger_service.journal.manual import parse_manual_journal
+from ledger_service.journal.service import entry_view, post as post_entry
+from ledger_service.settings import Settings
+from ledger_service.store.engine import make_engine, write_transaction
+from ledger_service.store.migrate import upgrade
+
+app = typer.Typer(help="Amazon FBA to ERP double-entry ledger.", no_args_is_help=True, pretty_exceptions_enable=False)
+subsidiaries_app = typer.Typer(help="Manage subsidiaries.", no_args_is_help=True)
+app.add_typer(subsidiaries_app, name="subsidiaries")
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table or json")]
+
+
+def _engine():
+    return make_engine(Settings.from_env().database_url)
+
+
+def _fail(exc: Exception) -> None:
+    errors.print(f"[red]error:[/red] {exc.message if isinstance(exc, LedgerError) else exc}", highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def init(accounts_dir: Annotated[Optional[Path], typer.Option(help="chart of accounts folder")] = None) -> None:
+    """Create or migrate the database and load the chart of accounts from accounts/."""
+    settings = Settings.from_env()
+    try:
+        upgrade(settings.database_url)
+        engine = make_engine(settings.database_url)
+        with write_transaction(engine) as conn:
+            result = chart.load_accounts_dir(conn, accounts_dir or settings.accounts_dir)
+    except LedgerError as exc:
+        _fail(exc)
+    console.print(f"database ready at {settings.database_url}; subsidiaries created: "
+                  f"{', '.join(result['subsidiaries_created']) or 'none'}; accounts added: {result['accounts_added']}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the REST API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from ledger_service.api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port)
+
+
+@app.command()
+def post(file: Annotated[Path, typer.Argument(help="manual journal JSON", exists=True, dir_okay=False)],
+         fmt: FormatOpt = Format.table) -> None:
+    """Post a manual journal from a JSON file (the same JSON as POST /journal-entries)."""
+    engine = _engine()
+    try:
+        body = json.loads(file.read_text(encoding="utf-8"))
+        event, entry = parse_manual_journal(body, document=file.name)
+        result = post_entry(engine, event, [entry])
+        with engine.connect() as conn:
+            view = entry_view(conn, result.entry_ids[0])
+    except json.JSONDecodeError as exc:
+        _fail(ValueError(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}"))
+    except LedgerError as exc:
+        _fail(exc)
+    if fmt == Format.json:
+        emit(view | {"duplicate": result.duplicate}, fmt)
+    else:
+        note = " (already posted: nothing changed)" if result.duplicate else ""
+        emit(view, fmt, rows=view["postings"], title=f"entry {view['id']}{note}: {view['description']}",
+             columns=["account", "commodity", "amount", "functional_amount"])
+
+
+@app.command()
+def balances(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")],
+             as_of: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD, inclusive")] = None,
+             account: Annotated[Optional[str], typer.Option(help="account or parent prefix")] = None,
+             commodity: Optional[str] = None, fmt: FormatOpt = Format.table) -> None:
+    """Balances per account and commodity as of a date."""
+    try:
+        with _engine().connect() as conn:
+            rows = balances_view(conn, subsidiary, _date(as_of), account, commodity)
+    except LedgerError as exc:
+        _fail(exc)
+    emit(rows, fmt, title=f"balances {subsidiary}" + (f" as of {as_of}" if as_of else ""),
+         columns=["account", "commodity", "balance", "pending", "functional_balance"])
+
+
+@app.command("trial-balance")
+def trial_balance_cmd(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US",
+                      as_of: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD, inclusive")] = None,
+                      fmt: FormatOpt = Format.table) -> None:
+    """The trial balance: every account, and totals per commodity that must be zero."""
+    try:
+        with _engine().connect() as conn:
+            tb = trial_balance(conn, subsidiary, _date(as_of))
+    except LedgerError as exc:
+        _fail(exc)
+    if fmt == Format.json:
+        emit(tb, fmt)
+        return
+    emit(tb, fmt, rows=tb["rows"], title=f"trial balance {subsidiary}" + (f" as of {as_of}" if as_of else ""),
+         columns=["account", "commodity", "balance", "pending", "functional_balance"])
+    emit(tb, fmt, rows=tb["totals"], title=f"totals (functional {tb['functional_currency']}: {tb['functional_total']})")
+
+
+@app.command()
+def verify(fmt: FormatOpt = Format.table) -> None:
+    """Check the hash chains, that every entry balances, and that projections equal a rebuild; exit 1 if not."""
+    with _engine().connect() as conn:
+        report = integrity.verify(conn)
+    data = {"ok": report.ok, "events": report.events, "entries": report.entries,
+            "first_broken_event": report.first_broken_event, "problems": report.problems}
+    if fmt == Format.json:
+        emit(data, fmt)
+    elif report.ok:
+        console.print(f"[green]ok[/green]: {report.events} events, {report.entries} entries; chains intact, "
+                      "every entry balanced, projections equal a rebuild")
+    else:
+        errors.print(f"[red]broken[/red]: first broken event {report.first_broken_event}", highlight=False)
+        for problem in report.problems[:20]:
+            errors.print(f"  - {problem}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rebuild() -> None:
+    """Recompute every projection (daily balances, chain heads) from the log."""
+    with write_transaction(_engine()) as conn:
+        result = integrity.rebuild(conn)
+    console.print(f"rebuilt {result['balance_rows']} daily balance rows from the log")
+
+
+@subsidiaries_app.command("add")
+def subsidiaries_add(code: str, currency: Annotated[str, typer.Option("--currency")],
+                     name: Annotated[Optional[str], typer.Option("--name")] = None,
+                     valuation: Annotated[str, typer.Option("--valuation", help="fifo | average")] = "fifo") -> None:
+    """Add a subsidiary with its functional currency; it gets the shared chart of accounts."""
+    settings = Settings.from_env()
+    try:
+        from ledger_service.chart.loader import accounts_for, load_chart
+
+        chart_files = load_chart(settings.accounts_dir)
+        with write_transaction(make_engine(settings.database_url)) as conn:
+            sub = chart.add_subsidiary(conn, Subsidiary(code, name or code, currency.upper(), valuation),
+                                       accounts_for(chart_files, code))
+    except LedgerError as exc:
+        _fail(exc)
+    console.print(f"subsidiary {sub.code} added ({sub.functional_currency}, {sub.valuation_method})")
+
+
+@subsidiaries_app.command("list")
+def subsidiaries_list(fmt: FormatOpt = Format.table) -> None:
+    """List subsidiaries."""
+    with _engine().connect() as conn:
+        rows = [s.__dict__ for s in chart.list_subsidiaries(conn)]
+    emit(rows, fmt, title="subsidiaries")
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Event log: every source fact once, append-only, idempotent, hash-chained per subsidiary."""

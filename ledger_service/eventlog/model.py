@@ -1,0 +1,106 @@
+"""Source events, their idempotency and the hash chain.
+
+An event is one fact from a source (a settlement row, a Finances event, a controller's manual journal), kept with
+its raw payload verbatim and where it came from. Its idempotency key is unique per subsidiary: the same fact sent
+again is a no-op, but the same key with different content is a conflict (never a silent no-op), decided by
+`input_hash`, a sha256 over the fact's content.
+
+Each subsidiary has its own hash chain (so subsidiaries never wait on each other): an event's hash is
+sha256(previous hash + canonical JSON of the event and the entries it posted). `verify` recomputes it from the
+stored rows, so any change made behind the triggers' back is found and named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Source:
+    system: str  # manual, amazon-settlement-v2, sp-api-finances-v0, ...
+    document: str | None = None
+    sha256: str | None = None
+    line: int | None = None
+    page: str | None = None
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    subsidiary: str
+    kind: str
+    occurred_at: datetime
+    idempotency_key: str
+    raw: str  # the source row or payload, verbatim
+    source: Source
+    content: object = None  # what the input hash covers; defaults to (kind, occurred_at, raw)
+
+    @property
+    def input_hash(self) -> str:
+        content = self.content if self.content is not None else {"raw": self.raw}
+        return sha256_hex(canonical_json({"kind": self.kind, "content": content}))
+
+
+def naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return naive_utc(value).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} canonically")
+
+
+def canonical_json(value: object) -> str:
+    """Sorted keys, no whitespace, decimals as plain strings, datetimes as naive UTC ISO: one text per value."""
+    return json.dumps(value, default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
+
+
+def chain_hash(prev_hash: str, record: dict) -> str:
+    return sha256_hex(prev_hash + canonical_json(record))
+
+
+def chain_record(event_row: dict, entry_rows: list[dict], posting_rows: list[list[dict]]) -> dict:
+    """What the chain hash covers, built from the stored column values (the same at post time and at verify)."""
+    event_fields = (
+        "subsidiary", "seq", "kind", "occurred_at", "recorded_at", "idempotency_key", "input_hash",
+        "source_system", "source_document", "source_sha256", "source_line", "source_page", "raw",
+    )
+    entry_fields = ("effective_date", "currency", "rate", "description", "state", "reverses_entry_id", "reason")
+    posting_fields = (
+        "account", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
+        "marketplace", "settlement_id", "order_id", "sku", "location", "dimensions",
+    )
+    return {
+        "event": {k: _norm(event_row[k]) for k in event_fields},
+        "entries": [
+            {**{k: _norm(e[k]) for k in entry_fields}, "postings": [{k: _norm(p[k]) for k in posting_fields} for p in ps]}
+            for e, ps in zip(entry_rows, posting_rows)
+        ],
+    }
+
+
+def _norm(value: object) -> object:
+    """Make stored values engine-independent (PostgreSQL and SQLite return some types differently)."""
+    if isinstance(value, datetime):
+        return naive_utc(value).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value

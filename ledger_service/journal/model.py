@@ -1,0 +1,185 @@
+"""Entries and postings, and the rule that every entry balances.
+
+A posting moves either money in the entry's transaction currency, or units of a SKU carried at a cost per unit
+in that currency. Its *weight* is what it is worth in the transaction currency: the amount itself for money,
+units x cost for units (beancount's rule). An entry balances when its weights sum to zero in the transaction
+currency, its functional-currency amounts sum to zero, and units only move at cost. So inventory moving from
+Inbound to Available balances in units and in money, and a sale that takes units out of inventory balances
+against COGS by weight: the same check `bean-check` makes on an export.
+
+The functional amount of a posting is its weight x the entry's exchange rate, rounded once (money.round_money).
+When rounding leaves the functional amounts a few minor units off zero, the residual goes to the posting with
+the largest functional amount: a booking rule, stated here, instead of a plug account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+from ledger_service.errors import Invalid, UnbalancedEntry
+from ledger_service.money import fmt, is_currency, round_money
+
+STATES = ("posted", "pending")
+DIMENSIONS = ("marketplace", "settlement_id", "order_id", "sku", "location")
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    amount: Decimal  # weight in the entry's transaction currency (for units: units x cost, rounded)
+    units: Decimal | None = None  # quantity of a SKU; None for a money posting
+    commodity: str | None = None  # the SKU for units; None means the entry currency
+    cost_per_unit: Decimal | None = None
+    functional_amount: Decimal | None = None  # filled by balance()
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_units(self) -> bool:
+        return self.units is not None
+
+    def dimension(self, name: str) -> str | None:
+        return dict(self.dimensions).get(name)
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    subsidiary: str
+    date: date
+    currency: str
+    description: str
+    postings: tuple[Posting, ...]
+    rate: Decimal = Decimal(1)  # transaction currency -> functional currency
+    state: str = "posted"
+    reverses_entry_id: int | None = None
+    reason: str | None = None
+
+
+def money_posting(account: str, amount: Decimal, **dimensions: str | None) -> Posting:
+    return Posting(account=account, amount=amount, dimensions=dims(**dimensions))
+
+
+def units_posting(
+    account: str, sku: str, units: Decimal, cost_per_unit: Decimal, currency: str, **dimensions: str | None
+) -> Posting:
+    return Posting(
+        account=account,
+        amount=round_money(units * cost_per_unit, currency),
+        units=units,
+        commodity=sku,
+        cost_per_unit=cost_per_unit,
+        dimensions=dims(**dimensions),
+    )
+
+
+def dims(**values: str | None) -> tuple[tuple[str, str], ...]:
+    """Dimensions as a sorted tuple, dropping empty values, so that equal dimensions compare equal."""
+    return tuple(sorted((k, str(v)) for k, v in values.items() if v not in (None, "")))
+
+
+def balance(entry: EntryDraft, functional_currency: str) -> EntryDraft:
+    """Validate an entry and fill functional amounts; raise UnbalancedEntry naming the imbalance."""
+    if entry.state not in STATES:
+        raise Invalid(f"entry state must be one of {', '.join(STATES)}, not {entry.state!r}")
+    if not is_currency(entry.currency):
+        raise Invalid(f"entry currency {entry.currency!r} is not an ISO 4217 code")
+    if len(entry.postings) < 2:
+        raise Invalid("an entry needs at least two postings")
+    if entry.rate <= 0:
+        raise Invalid(f"exchange rate must be positive, not {entry.rate}")
+    if entry.currency == functional_currency and entry.rate != 1:
+        raise Invalid(f"an entry in the functional currency {functional_currency} must have rate 1")
+    for p in entry.postings:
+        _check_posting(p, entry.currency)
+
+    total = sum((p.amount for p in entry.postings), Decimal(0))
+    if total != 0:
+        debits = sum((p.amount for p in entry.postings if p.amount > 0), Decimal(0))
+        credits = sum((p.amount for p in entry.postings if p.amount < 0), Decimal(0))
+        raise UnbalancedEntry(
+            f"entry does not balance: {entry.currency} postings sum to {fmt(total)} "
+            f"(debits {fmt(debits)}, credits {fmt(credits)}); every entry must sum to zero per commodity"
+        )
+    if all(p.functional_amount is not None for p in entry.postings):
+        return _check_functional(entry, functional_currency)
+    return replace(entry, postings=_functional(entry, functional_currency))
+
+
+def _check_functional(entry: EntryDraft, functional_currency: str) -> EntryDraft:
+    """Functional amounts given by the caller (a reversal copies them): they must be exact and sum to zero."""
+    for p in entry.postings:
+        if round_money(p.functional_amount, functional_currency) != p.functional_amount:
+            raise Invalid(f"posting to {p.account}: functional amount has more decimals than {functional_currency}")
+    total = sum((p.functional_amount for p in entry.postings), Decimal(0))
+    if total != 0:
+        raise UnbalancedEntry(f"entry does not balance in {functional_currency}: functional amounts sum to {fmt(total)}")
+    return entry
+
+
+def _check_posting(p: Posting, currency: str) -> None:
+    if round_money(p.amount, currency) != p.amount:
+        raise Invalid(f"posting to {p.account}: amount {fmt(p.amount)} has more decimals than {currency} allows")
+    if p.is_units:
+        if not p.commodity:
+            raise Invalid(f"posting to {p.account}: units need a sku")
+        if is_currency(p.commodity):
+            raise Invalid(f"posting to {p.account}: sku {p.commodity!r} collides with a currency code")
+        if p.units != p.units.to_integral_value():
+            raise Invalid(f"posting to {p.account}: units of {p.commodity} must be whole, not {fmt(p.units)}")
+        if p.cost_per_unit is None or p.cost_per_unit < 0:
+            raise Invalid(f"posting to {p.account}: units of {p.commodity} need a cost per unit >= 0")
+        if round_money(p.units * p.cost_per_unit, currency) != p.amount:
+            raise Invalid(
+                f"posting to {p.account}: {fmt(p.units)} {p.commodity} at {fmt(p.cost_per_unit)} is worth "
+                f"{fmt(round_money(p.units * p.cost_per_unit, currency))} {currency}, not {fmt(p.amount)}"
+            )
+    elif p.cost_per_unit is not None:
+        raise Invalid(f"posting to {p.account}: a cost per unit needs units")
+    for key, _ in p.dimensions:
+        if not key.replace("_", "").isalnum():
+            raise Invalid(f"posting to {p.account}: dimension name {key!r} must be letters, digits or _")
+
+
+def _functional(entry: EntryDraft, functional_currency: str) -> tuple[Posting, ...]:
+    amounts = [round_money(p.amount * entry.rate, functional_currency) for p in entry.postings]
+    residual = sum(amounts, Decimal(0))
+    if residual != 0:
+        largest = max(range(len(amounts)), key=lambda i: (abs(amounts[i]), -i))
+        amounts[largest] -= residual
+    return tuple(replace(p, functional_amount=a) for p, a in zip(entry.postings, amounts))
+
+
+def reversal_of(entry: EntryDraft, on: date, reason: str, entry_id: int) -> EntryDraft:
+    """The entry that undoes `entry`: every posting negated exactly, functional amounts included."""
+    postings = tuple(
+        replace(
+            p,
+            amount=-p.amount,
+            units=None if p.units is None else -p.units,
+            functional_amount=None if p.functional_amount is None else -p.functional_amount,
+        )
+        for p in entry.postings
+    )
+    return EntryDraft(
+        subsidiary=entry.subsidiary,
+        date=on,
+        currency=entry.currency,
+        description=f"Reversal of entry {entry_id}: {entry.description}",
+        postings=postings,
+        rate=entry.rate,
+        state=entry.state,
+        reverses_entry_id=entry_id,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """An entry as the journal holds it, with its id and links."""
+
+    id: int
+    event_id: int
+    entry: EntryDraft
+    reversed_by: int | None = None
+    postings_ids: tuple[int, ...] = field(default=())

@@ -1,0 +1,325 @@
+"""Write events with their entries: one database transaction, idempotent, chained, with running balances.
+
+The unit of work is a batch of (event, entries) pairs, so that ingest writes thousands of rows per transaction
+with executemany instead of row by row. For each batch:
+
+1. lock the chain heads of the batch's subsidiaries, in code order (a fixed order, so two writers never deadlock);
+2. drop events whose idempotency key is already in the log with the same input hash; refuse (409) a known key with
+   other content;
+3. balance every entry (journal.model.balance) and resolve accounts, before anything is written;
+4. insert events, entries and postings, add the batch's deltas to the daily balances, move the chain heads.
+
+Everything commits together or not at all: a batch with one bad entry writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from ledger_service.chart.service import account_ids, commodity_kinds, ensure_commodity, utcnow
+from ledger_service.errors import Conflict, Invalid, NotFound
+from ledger_service.eventlog.model import EventDraft, canonical_json, chain_hash, chain_record, naive_utc
+from ledger_service.journal.model import DIMENSIONS, EntryDraft, balance
+from ledger_service.money import currency_exponent, to_minor
+from ledger_service.store.tables import balances, chain_heads, entries, events, postings, subsidiaries
+
+CHUNK = 500  # keys per IN (...) query
+
+
+@dataclass(frozen=True)
+class PostResult:
+    event_id: int
+    entry_ids: tuple[int, ...]
+    duplicate: bool = False
+
+
+def post_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[EntryDraft]]]) -> list[PostResult]:
+    """Post a batch inside the caller's transaction (see store.engine.write_transaction)."""
+    if not items:
+        return []
+    subs = sorted({event.subsidiary for event, _ in items})
+    heads = _lock_chain_heads(conn, subs)
+    context = {code: _SubsidiaryContext.load(conn, code) for code in subs}
+    known = _existing_events(conn, items)
+    results: list[PostResult | None] = [None] * len(items)
+    fresh: list[tuple[int, EventDraft, list[EntryDraft]]] = []
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+
+    for i, (event, drafts) in enumerate(items):
+        key = (event.subsidiary, event.idempotency_key)
+        input_hash = event.input_hash
+        prior = known.get(key)
+        if prior is not None:
+            _same_or_conflict(event, input_hash, prior[1], f"event {prior[0]}")
+            results[i] = PostResult(prior[0], _entry_ids_of(conn, prior[0]), duplicate=True)
+            continue
+        if key in seen:
+            _same_or_conflict(event, input_hash, seen[key][1], f"item {seen[key][0] + 1} of this batch")
+            continue  # filled in after insert from the first occurrence
+        seen[key] = (i, input_hash)
+        ctx = context[event.subsidiary]
+        balanced = []
+        for draft in drafts:
+            if draft.subsidiary != event.subsidiary:
+                raise Invalid(f"entry for subsidiary {draft.subsidiary} cannot come from an event of {event.subsidiary}")
+            balanced.append(balance(draft, ctx.functional_currency))
+        fresh.append((i, event, balanced))
+
+    _check_reversals(conn, [d for _, _, ds in fresh for d in ds])
+    _ensure_commodities(conn, [d for _, _, ds in fresh for d in ds])
+    recorded_at = utcnow()
+    event_rows, entry_rows, posting_rows = [], [], []
+    for i, event, drafts in fresh:
+        ctx = context[event.subsidiary]
+        seq, prev = heads[event.subsidiary]
+        erow = _event_row(event, seq + 1, recorded_at)
+        e_rows = [_entry_row(d) for d in drafts]
+        p_rows = [[_posting_row(d, p, ctx) for p in d.postings] for d in drafts]
+        erow["prev_hash"] = prev
+        erow["hash"] = chain_hash(prev, chain_record(erow, e_rows, p_rows))
+        heads[event.subsidiary] = (seq + 1, erow["hash"])
+        event_rows.append(erow)
+        entry_rows.append(e_rows)
+        posting_rows.append(p_rows)
+
+    if not fresh:
+        return results  # type: ignore[return-value]  # every item was already in the log
+    try:
+        event_ids = _insert_returning(conn, events, event_rows)
+        flat_entries = []
+        for event_id, e_rows in zip(event_ids, entry_rows):
+            for row in e_rows:
+                flat_entries.append({**row, "event_id": event_id})
+        entry_ids = _insert_returning(conn, entries, flat_entries) if flat_entries else []
+    except IntegrityError as exc:
+        raise _integrity_conflict(exc) from None
+
+    flat_postings, per_event_entry_ids, k = [], [], 0
+    for (i, event, drafts), e_rows, p_rows in zip(fresh, entry_rows, posting_rows):
+        ids = []
+        for e_row, ps in zip(e_rows, p_rows):
+            entry_id = entry_ids[k]
+            k += 1
+            ids.append(entry_id)
+            for p in ps:
+                row = {key: value for key, value in p.items() if key != "account"}
+                flat_postings.append({**row, "entry_id": entry_id, "subsidiary": event.subsidiary,
+                                      "_day": e_row["effective_date"], "_state": e_row["state"],
+                                      "_currency": e_row["currency"]})
+        per_event_entry_ids.append(tuple(ids))
+    if flat_postings:
+        conn.execute(postings.insert(), [{k: v for k, v in p.items() if not k.startswith("_")} for p in flat_postings])
+        _add_to_balances(conn, flat_postings)
+    for code in subs:
+        seq, head = heads[code]
+        conn.execute(chain_heads.update().where(chain_heads.c.subsidiary == code).values(seq=seq, hash=head))
+
+    for (i, _event, _drafts), event_id, ids in zip(fresh, event_ids, per_event_entry_ids):
+        results[i] = PostResult(event_id, ids)
+    for i, (event, _drafts) in enumerate(items):
+        if results[i] is None:  # a repeat of an earlier item of the same batch
+            first = seen[(event.subsidiary, event.idempotency_key)][0]
+            results[i] = PostResult(results[first].event_id, results[first].entry_ids, duplicate=True)
+    return results  # type: ignore[return-value]
+
+
+class _SubsidiaryContext:
+    def __init__(self, code: str, functional_currency: str, account_ids: dict[str, int]):
+        self.code = code
+        self.functional_currency = functional_currency
+        self.functional_exponent = currency_exponent(functional_currency)
+        self.account_ids = account_ids
+
+    @classmethod
+    def load(cls, conn: Connection, code: str) -> "_SubsidiaryContext":
+        row = conn.execute(select(subsidiaries.c.functional_currency).where(subsidiaries.c.code == code)).first()
+        if row is None:
+            raise NotFound(f"unknown subsidiary {code!r}")
+        return cls(code, row.functional_currency, account_ids(conn, code))
+
+    def account_id(self, name: str) -> int:
+        try:
+            return self.account_ids[name]
+        except KeyError:
+            raise Invalid(
+                f"unknown account {name!r} in subsidiary {self.code}; add it to accounts/ and run `ledger-service init`"
+            ) from None
+
+
+def _lock_chain_heads(conn: Connection, subs: list[str]) -> dict[str, tuple[int, str]]:
+    query = select(chain_heads).where(chain_heads.c.subsidiary.in_(subs)).order_by(chain_heads.c.subsidiary)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    heads = {r.subsidiary: (r.seq, r.hash) for r in conn.execute(query)}
+    missing = [s for s in subs if s not in heads]
+    if missing:
+        raise NotFound(f"unknown subsidiary {missing[0]!r}; add it with `ledger-service subsidiaries add`")
+    return heads
+
+
+def _existing_events(conn: Connection, items) -> dict[tuple[str, str], tuple[int, str]]:
+    by_sub: dict[str, set[str]] = defaultdict(set)
+    for event, _ in items:
+        by_sub[event.subsidiary].add(event.idempotency_key)
+    found = {}
+    for sub, keys in by_sub.items():
+        keys = sorted(keys)
+        for start in range(0, len(keys), CHUNK):
+            rows = conn.execute(
+                select(events.c.id, events.c.idempotency_key, events.c.input_hash).where(
+                    events.c.subsidiary == sub, events.c.idempotency_key.in_(keys[start : start + CHUNK])
+                )
+            )
+            for r in rows:
+                found[(sub, r.idempotency_key)] = (r.id, r.input_hash)
+    return found
+
+
+def _same_or_conflict(event: EventDraft, input_hash: str, prior_hash: str, where: str) -> None:
+    if input_hash != prior_hash:
+        raise Conflict(
+            f"idempotency key {event.idempotency_key!r} of subsidiary {event.subsidiary} was already used by {where} "
+            f"with different content; use a new key, or reverse the original and post again"
+        )
+
+
+def _entry_ids_of(conn: Connection, event_id: int) -> tuple[int, ...]:
+    rows = conn.execute(select(entries.c.id).where(entries.c.event_id == event_id).order_by(entries.c.id))
+    return tuple(r.id for r in rows)
+
+
+def _check_reversals(conn: Connection, drafts: list[EntryDraft]) -> None:
+    targets = [d for d in drafts if d.reverses_entry_id is not None]
+    ids = [d.reverses_entry_id for d in targets]
+    if len(set(ids)) != len(ids):
+        raise Conflict("the same entry cannot be reversed twice in one batch")
+    for draft in targets:
+        row = conn.execute(select(entries.c.subsidiary).where(entries.c.id == draft.reverses_entry_id)).first()
+        if row is None:
+            raise NotFound(f"entry {draft.reverses_entry_id} does not exist")
+        if row.subsidiary != draft.subsidiary:
+            raise Invalid(f"entry {draft.reverses_entry_id} belongs to subsidiary {row.subsidiary}")
+        by = conn.execute(select(entries.c.id).where(entries.c.reverses_entry_id == draft.reverses_entry_id)).first()
+        if by is not None:
+            raise Conflict(f"entry {draft.reverses_entry_id} was already reversed by entry {by.id}")
+
+
+def _ensure_commodities(conn: Connection, drafts: list[EntryDraft]) -> None:
+    have = commodity_kinds(conn)
+    wanted: dict[str, str] = {}
+    for d in drafts:
+        wanted[d.currency] = "currency"
+        for p in d.postings:
+            if p.is_units:
+                if wanted.get(p.commodity) == "currency":
+                    raise Invalid(f"sku {p.commodity!r} collides with a currency code")
+                wanted[p.commodity] = "units"
+    for code, kind in wanted.items():
+        if code in have:
+            if have[code][0] != kind:
+                raise Conflict(f"commodity {code!r} is a {have[code][0]}, it cannot be used as {kind}")
+        else:
+            ensure_commodity(conn, code, kind)
+
+
+def _event_row(event: EventDraft, seq: int, recorded_at) -> dict:
+    return {
+        "subsidiary": event.subsidiary,
+        "seq": seq,
+        "kind": event.kind,
+        "occurred_at": naive_utc(event.occurred_at),
+        "recorded_at": recorded_at,
+        "idempotency_key": event.idempotency_key,
+        "input_hash": event.input_hash,
+        "source_system": event.source.system,
+        "source_document": event.source.document,
+        "source_sha256": event.source.sha256,
+        "source_line": event.source.line,
+        "source_page": event.source.page,
+        "raw": event.raw,
+    }
+
+
+def _entry_row(d: EntryDraft) -> dict:
+    return {
+        "subsidiary": d.subsidiary,
+        "effective_date": d.date,
+        "currency": d.currency,
+        "rate": format(d.rate.normalize(), "f") if d.rate != 1 else "1",
+        "description": d.description,
+        "state": d.state,
+        "reverses_entry_id": d.reverses_entry_id,
+        "reason": d.reason,
+    }
+
+
+def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> dict:
+    exp = currency_exponent(d.currency)
+    extra = {k: v for k, v in p.dimensions if k not in DIMENSIONS}
+    named = dict(p.dimensions)
+    return {
+        "account": p.account,
+        "account_id": ctx.account_id(p.account),
+        "commodity": p.commodity if p.is_units else d.currency,
+        "quantity": to_minor(p.units, 0, "units") if p.is_units else to_minor(p.amount, exp),
+        "cost_per_unit": None if p.cost_per_unit is None else format(p.cost_per_unit, "f"),
+        "amount": to_minor(p.amount, exp),
+        "functional_amount": to_minor(p.functional_amount, ctx.functional_exponent, "functional amount"),
+        **{name: named.get(name) for name in DIMENSIONS},
+        "dimensions": canonical_json(extra) if extra else None,
+    }
+
+
+def _insert_returning(conn: Connection, table, rows: list[dict]) -> list[int]:
+    result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [r[0] for r in result]
+
+
+def _add_to_balances(conn: Connection, rows: list[dict]) -> None:
+    deltas: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for p in rows:
+        key = (p["subsidiary"], p["account_id"], p["commodity"], p["_currency"], p["_state"], p["_day"])
+        d = deltas[key]
+        d[0] += p["quantity"]
+        d[1] += p["amount"]
+        d[2] += p["functional_amount"]
+        d[3] += 1
+    upsert_balances(conn, deltas)
+
+
+def upsert_balances(conn: Connection, deltas: dict[tuple, list[int]]) -> None:
+    """Add deltas keyed (subsidiary, account_id, commodity, weight_currency, state, day) to the daily balances."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(balances)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["subsidiary", "account_id", "commodity", "weight_currency", "state", "day"],
+        set_={
+            "quantity": balances.c.quantity + stmt.excluded.quantity,
+            "amount": balances.c.amount + stmt.excluded.amount,
+            "functional_amount": balances.c.functional_amount + stmt.excluded.functional_amount,
+            "postings": balances.c.postings + stmt.excluded.postings,
+        },
+    )
+    rows = [
+        {"subsidiary": k[0], "account_id": k[1], "commodity": k[2], "weight_currency": k[3], "state": k[4],
+         "day": k[5], "quantity": v[0], "amount": v[1], "functional_amount": v[2], "postings": v[3]}
+        for k, v in sorted(deltas.items(), key=lambda kv: tuple(str(x) for x in kv[0]))
+    ]
+    for start in range(0, len(rows), 1000):
+        conn.execute(stmt, rows[start : start + 1000])
+
+
+def _integrity_conflict(exc: IntegrityError) -> Conflict:
+    text = str(exc.orig)
+    if "reverses_entry_id" in text:
+        return Conflict("that entry was already reversed (each entry can be reversed once)")
+    if "uq_events_idempotency" in text or "events.subsidiary, events.idempotency_key" in text:
+        return Conflict("another writer recorded the same idempotency key at the same moment; retry to see it")
+    return Conflict(f"the database refused the write: {text.splitlines()[0]}")

@@ -1,0 +1,1 @@
+"""The shared foundation: tables, engine, migrations, immutability triggers."""

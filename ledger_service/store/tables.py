@@ -1,0 +1,145 @@
+"""The ledger's tables, as SQLAlchemy Core metadata.
+
+The schema is created only by Alembic (migrations/); these definitions are what the code queries through and
+what the first migration was written from. Every table carries the subsidiary, so the schema can later be
+distributed by subsidiary (Citus). Amounts are integers of the commodity's minor unit (see money.py) so that SUM
+is exact on both engines.
+
+Immutable: events, entries, postings (triggers refuse UPDATE and DELETE). Projections, rebuilt from those:
+balances, chain_heads. Configuration: subsidiaries, accounts, commodities.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+subsidiaries = Table(
+    "subsidiaries",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("functional_currency", String(3), nullable=False),
+    Column("valuation_method", String(16), nullable=False),  # fifo | average
+    Column("created_at", DateTime, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("type", String(16), nullable=False),  # asset | liability | equity | income | expense
+    Column("description", Text, nullable=False, default=""),
+    Column("netsuite_id", String(64)),
+    UniqueConstraint("subsidiary", "name", name="uq_accounts_subsidiary_name"),
+)
+
+commodities = Table(
+    "commodities",
+    metadata,
+    Column("code", String(100), primary_key=True),
+    Column("kind", String(16), nullable=False),  # currency | units
+    Column("exponent", Integer, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), nullable=False),
+    Column("seq", BigInteger, nullable=False),  # position in the subsidiary's hash chain, from 1
+    Column("kind", String(64), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),  # naive UTC
+    Column("recorded_at", DateTime, nullable=False),  # naive UTC
+    Column("idempotency_key", String(500), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+    Column("source_system", String(64), nullable=False),
+    Column("source_document", String(500)),
+    Column("source_sha256", String(64)),
+    Column("source_line", Integer),
+    Column("source_page", String(200)),
+    Column("raw", Text, nullable=False),  # the source row or payload, verbatim
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("subsidiary", "idempotency_key", name="uq_events_idempotency"),
+    UniqueConstraint("subsidiary", "seq", name="uq_events_chain"),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("effective_date", Date, nullable=False),
+    Column("currency", String(3), nullable=False),  # transaction currency
+    Column("rate", String(40), nullable=False),  # transaction -> functional currency, decimal string
+    Column("description", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # posted | pending
+    Column("reverses_entry_id", BigInteger, ForeignKey("entries.id"), unique=True),  # reversed at most once
+    Column("reason", Text),
+    Index("ix_entries_subsidiary_date", "subsidiary", "effective_date"),
+    Index("ix_entries_event", "event_id"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entry_id", BigInteger, ForeignKey("entries.id"), nullable=False),
+    Column("subsidiary", String(32), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("commodity", String(100), ForeignKey("commodities.code"), nullable=False),
+    Column("quantity", BigInteger, nullable=False),  # minor units of the commodity (cents, or whole SKU units)
+    Column("cost_per_unit", String(40)),  # decimal string, in the entry currency; units postings only
+    Column("amount", BigInteger, nullable=False),  # weight in the entry currency, minor units
+    Column("functional_amount", BigInteger, nullable=False),  # in the subsidiary's functional currency
+    Column("marketplace", String(64)),
+    Column("settlement_id", String(64)),
+    Column("order_id", String(64)),
+    Column("sku", String(100)),
+    Column("location", String(64)),
+    Column("dimensions", Text),  # further dimensions as canonical JSON
+    Index("ix_postings_entry", "entry_id"),
+    Index("ix_postings_settlement", "subsidiary", "settlement_id"),
+)
+
+# Running aggregates, maintained in the transaction that writes the postings; rebuildable from them.
+balances = Table(
+    "balances",
+    metadata,
+    Column("subsidiary", String(32), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("commodity", String(100), primary_key=True),
+    Column("weight_currency", String(3), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("functional_amount", BigInteger, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+)
+
+chain_heads = Table(
+    "chain_heads",
+    metadata,
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+IMMUTABLE_TABLES = ("events", "entries", "postings")
