@@ -57,6 +57,18 @@ def init(accounts_dir: Annotated[Optional[Path], typer.Option(help="chart of acc
 
 
 @app.command()
+def demo() -> None:
+    """Initialise the database and load the demo data (idempotent), then print the trial balances."""
+    init(None)
+    from ledger_service.demo.manual_journals import post_demo_journals
+
+    result = post_demo_journals(_engine())
+    console.print(f"demo journals: {result['posted']} posted, {result['already_there']} already there")
+    for code in ("US", "UK"):
+        trial_balance_cmd(code, None, Format.table)
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the REST API (OpenAPI at /docs)."""
     import uvicorn

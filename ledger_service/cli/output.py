@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import Enum
 
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-errors = Console(stderr=True)
+# No emoji (":bank:" is part of Assets:Bank:Operating) and no guessing of highlights in figures.
+_WIDTH = None if sys.stdout.isatty() else 160  # piped output: do not crop to 80 columns
+console = Console(emoji=False, highlight=False, width=_WIDTH)
+errors = Console(stderr=True, emoji=False, highlight=False)
 
 
 class Format(str, Enum):
@@ -27,10 +30,11 @@ def emit(data: object, fmt: Format, rows: list[dict] | None = None, title: str |
         console.print(f"[dim]{title or 'nothing'}: no rows[/dim]")
         return
     columns = columns or list(rows[0].keys())
-    table = Table(title=title)
+    table = Table(title=title, expand=False)
     for col in columns:
         numeric = col in {"balance", "pending", "functional_balance", "value", "debit", "credit", "amount"}
-        table.add_column(col, justify="right" if numeric else "left")
+        table.add_column(col, justify="right" if numeric else "left", overflow="fold", no_wrap=False,
+                         min_width=min(max(len(str(r.get(col) or "")) for r in rows), 40))
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(table)

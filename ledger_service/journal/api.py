@@ -1,6 +1,6 @@
 """REST: post a manual journal, read an entry, reverse one."""
 
-from datetime import date
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Body
@@ -23,7 +23,7 @@ EXAMPLE = {
 
 class ReverseRequest(BaseModel):
     reason: str = Field(min_length=1, description="why the entry is reversed (kept on the reversing entry)")
-    date: date | None = Field(default=None, description="effective date of the reversal; default the original's")
+    date: dt.date | None = Field(default=None, description="effective date of the reversal; default the original's")
     idempotency_key: str | None = None
 
 

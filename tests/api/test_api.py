@@ -1,0 +1,79 @@
+"""The REST face against a real database: the issue's example, errors as JSON, the OpenAPI route list."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger_service.api.app import create_app
+
+EXAMPLE = {"subsidiary": "US", "date": "2026-10-31", "currency": "USD",
+           "description": "Accrue October storage fees", "idempotency_key": "manual-2026-10-storage",
+           "postings": [{"account": "Expenses:Amazon:Fees:Storage", "amount": "125.40"},
+                        {"account": "Liabilities:Accrued", "amount": "-125.40"}]}
+
+
+@pytest.fixture
+def client(engine):
+    with TestClient(create_app(engine), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_example_posts_and_shows_in_balances(client):
+    r = client.post("/journal-entries", json=EXAMPLE)
+    assert r.status_code == 201, r.text
+    entry = r.json()
+    assert [(p["account"], p["amount"]) for p in entry["postings"]] == [
+        ("Expenses:Amazon:Fees:Storage", "125.40"), ("Liabilities:Accrued", "-125.40")]
+    assert client.post("/journal-entries", json=EXAMPLE).status_code == 200  # idempotent repeat
+    tb = client.get("/trial-balance", params={"subsidiary": "US"}).json()
+    assert tb["totals"] == [{"commodity": "USD", "debit": "125.40", "credit": "-125.40", "balance": "0.00",
+                             "pending": "0.00"}]
+    bal = client.get("/balances", params={"subsidiary": "US", "account": "Expenses:Amazon"}).json()
+    assert [(b["account"], b["balance"]) for b in bal] == [("Expenses:Amazon:Fees:Storage", "125.40")]
+    assert client.get("/balances", params={"subsidiary": "US", "as_of": "2026-10-30"}).json() == []
+
+    event = client.get(entry["source_events"][0]["href"]).json()
+    assert event["kind"] == "manual_journal" and event["idempotency_key"] == "manual-2026-10-storage"
+    assert '"125.40"' in event["raw"]
+
+    rev = client.post(f"/journal-entries/{entry['id']}/reverse", json={"reason": "posted in error"})
+    assert rev.status_code == 201 and rev.json()["links"]["reverses"] == entry["id"]
+    again = client.post(f"/journal-entries/{entry['id']}/reverse", json={"reason": "x", "idempotency_key": "r2"})
+    assert again.status_code == 409
+    assert again.json() == {"error": "conflict",
+                            "message": f"entry {entry['id']} was already reversed by entry {rev.json()['id']}"}
+
+
+def test_errors_are_json_a_person_can_act_on(client):
+    unbalanced = dict(EXAMPLE, idempotency_key="u", postings=[
+        {"account": "Expenses:Amazon:Fees:Storage", "amount": "125.40"},
+        {"account": "Liabilities:Accrued", "amount": "-125.00"}])
+    r = client.post("/journal-entries", json=unbalanced)
+    assert r.status_code == 422
+    assert r.json()["message"].startswith("entry does not balance: USD postings sum to 0.40")
+
+    client.post("/journal-entries", json=EXAMPLE)
+    r = client.post("/journal-entries", json=dict(EXAMPLE, description="other"))
+    assert r.status_code == 409 and "different content" in r.json()["message"]
+
+    r = client.get("/journal-entries/999")
+    assert (r.status_code, r.json()) == (404, {"error": "not_found", "message": "entry 999 does not exist"})
+    assert client.get("/events/999").status_code == 404
+    r = client.get("/trial-balance", params={"subsidiary": "XX"})
+    assert r.status_code == 404 and "unknown subsidiary 'XX'" in r.json()["message"]
+    r = client.post("/journal-entries", json=dict(EXAMPLE, idempotency_key="f", postings=[
+        {"account": "Liabilities:Accrued", "amount": 1.5}, {"account": "Liabilities:Accrued", "amount": "-1.5"}]))
+    assert r.status_code == 422 and "not the float" in r.json()["message"]
+    r = client.get("/balances")
+    assert r.status_code == 422 and "subsidiary" in r.json()["message"]
+
+
+def test_health_subsidiaries_accounts_and_openapi(client):
+    assert client.get("/health").json()["status"] == "ok"
+    subs = client.get("/subsidiaries").json()
+    assert [(s["code"], s["functional_currency"]) for s in subs] == [("UK", "GBP"), ("US", "USD")]
+    names = {a["name"] for a in client.get("/accounts", params={"subsidiary": "US"}).json()}
+    assert {"Assets:Amazon:Clearing", "Expenses:Amazon:Fees:Storage", "Liabilities:Accrued"} <= names
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/health", "/subsidiaries", "/accounts", "/balances", "/trial-balance", "/journal-entries/{entry_id}",
+            "/events/{event_id}", "/journal-entries", "/journal-entries/{entry_id}/reverse"} <= set(paths)
+    assert client.get("/docs").status_code == 200

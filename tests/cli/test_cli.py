@@ -1,0 +1,70 @@
+"""The command line against a real database (LEDGER_DATABASE_URL points at the test's fresh copy)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger_service.cli.main import app
+from tests.balances.test_integrity import tamper
+
+runner = CliRunner()
+EXAMPLE = {"subsidiary": "US", "date": "2026-10-31", "currency": "USD",
+           "description": "Accrue October storage fees", "idempotency_key": "manual-2026-10-storage",
+           "postings": [{"account": "Expenses:Amazon:Fees:Storage", "amount": "125.40"},
+                        {"account": "Liabilities:Accrued", "amount": "-125.40"}]}
+
+
+@pytest.fixture
+def cli(db_url, monkeypatch):
+    monkeypatch.setenv("LEDGER_DATABASE_URL", db_url)
+
+    def run(*args):
+        return runner.invoke(app, list(args))
+    return run
+
+
+def test_init_post_trial_balance_verify(cli, tmp_path, engine):
+    assert cli("init").exit_code == 0  # idempotent on an initialised database
+    entry = tmp_path / "entry.json"
+    entry.write_text(json.dumps(EXAMPLE))
+    result = cli("post", str(entry), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["duplicate"] is False
+    assert json.loads(cli("post", str(entry), "--format", "json").output)["duplicate"] is True
+
+    tb = json.loads(cli("trial-balance", "--subsidiary", "US", "--format", "json").output)
+    assert [(r["account"], r["commodity"], r["balance"]) for r in tb["rows"]] == [
+        ("Expenses:Amazon:Fees:Storage", "USD", "125.40"), ("Liabilities:Accrued", "USD", "-125.40")]
+    assert [(t["commodity"], t["balance"]) for t in tb["totals"]] == [("USD", "0.00")]
+    balances = json.loads(cli("balances", "-s", "US", "--account", "Liabilities", "--format", "json").output)
+    assert [b["balance"] for b in balances] == ["-125.40"]
+
+    ok = cli("verify", "--format", "json")
+    assert ok.exit_code == 0 and json.loads(ok.output)["ok"] is True
+    tamper(engine, "UPDATE postings SET amount = 99, quantity = 99 WHERE id = 1")
+    broken = cli("verify")
+    assert broken.exit_code == 1
+    assert "first broken event 1" in broken.output
+    assert cli("rebuild").exit_code == 0
+
+
+def test_unbalanced_entry_is_refused_with_the_imbalance(cli, tmp_path):
+    bad = dict(EXAMPLE, postings=[{"account": "Expenses:Amazon:Fees:Storage", "amount": "125.40"},
+                                  {"account": "Liabilities:Accrued", "amount": "-125.00"}])
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    result = cli("post", str(path))
+    assert result.exit_code == 1
+    assert "entry does not balance: USD postings sum to 0.40" in result.output
+
+
+def test_subsidiaries_add_and_list(cli):
+    assert cli("subsidiaries", "add", "DE", "--currency", "EUR", "--name", "Example GmbH",
+               "--valuation", "average").exit_code == 0
+    rows = json.loads(cli("subsidiaries", "list", "--format", "json").output)
+    assert [(r["code"], r["functional_currency"], r["valuation_method"]) for r in rows] == [
+        ("DE", "EUR", "average"), ("UK", "GBP", "average"), ("US", "USD", "fifo")]
+    again = cli("subsidiaries", "add", "DE", "--currency", "EUR")
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert cli("subsidiaries", "add", "FR", "--currency", "XYZ").exit_code == 1
