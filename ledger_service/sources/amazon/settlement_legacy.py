@@ -1,0 +1,124 @@
+"""Legacy flat file settlement report (GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE) -> canonical records.
+
+The problem: before Flat File V2 condensed amounts into amount-type / amount-description / amount, the flat file
+spread them over type/amount column pairs: one row may carry a price, an item fee, a shipment fee, an order fee, a
+promotion, a direct payment and three untyped amounts (misc-fee, other-fee, other) at once. Amazon deprecated the
+report in 2025 but sellers hold years of them, so they must land in the same vocabulary as V2: each non-blank
+money cell of a row becomes its own AmazonAmount with a V2 triple, keyed by settlement, row ordinal and column.
+
+Layout. The 36-column header, in order, is
+
+    settlement-id settlement-start-date settlement-end-date deposit-date total-amount currency transaction-type
+    order-id merchant-order-id adjustment-id shipment-id marketplace-name shipment-fee-type shipment-fee-amount
+    order-fee-type order-fee-amount fulfillment-id posted-date order-item-code merchant-order-item-id
+    merchant-adjustment-item-id sku quantity-purchased price-type price-amount item-related-fee-type
+    item-related-fee-amount misc-fee-amount other-fee-amount other-fee-reason-description promotion-id
+    promotion-type promotion-amount direct-payment-type direct-payment-amount other-amount
+
+Sources (public code, all agreeing on this order): a C# test's "exact header of the non-_V2
+GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE (wide layout) from a live SP-API pull"; a PHP Laravel importer
+(AdminUploadController, `mws_sells`) and an Angular uploader (`upload.component.ts`) that index columns 0..35
+the same way; Amazon's field definitions as quoted on Seller Central forums. Unlike V2 it has no posted-date-time.
+
+We found no public header of the 33-column variant, so this parser does not depend on positions: it reads the
+header row and addresses cells by name. Any subset of the 36 names parses (33-column files included) as long as
+settlement-id and at least one money column are there; a money column that is absent is simply never emitted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from ledger_service.sources.amazon import text as tx
+from ledger_service.sources.amazon.settlement_v2 import (
+    Row, Settlements, cell_datetime, cell_decimal, cell_int, decimal_convention, is_summary, read_summary,
+    read_table, split_order_id,
+)
+from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SourceRef
+
+SYSTEM = "amazon-settlement-legacy"
+FORMAT = "settlement-legacy"
+
+# (amount column, type column or None, V2 amount-type, description when the type column is blank or absent).
+# amount-types follow what V2 files literally contain (ItemPrice, ItemFees, Shipment-Fees, Promotion,
+# other-transaction), so the same mapping table serves both layouts.
+MONEY_COLUMNS: tuple[tuple[str, str | None, str, str], ...] = (
+    ("price-amount", "price-type", "ItemPrice", "Price"),
+    ("item-related-fee-amount", "item-related-fee-type", "ItemFees", "ItemFee"),
+    ("shipment-fee-amount", "shipment-fee-type", "Shipment-Fees", "ShipmentFee"),
+    ("order-fee-amount", "order-fee-type", "ItemFees", "OrderFee"),
+    ("promotion-amount", "promotion-type", "Promotion", "Promotion"),
+    ("direct-payment-amount", "direct-payment-type", "other-transaction", "DirectPayment"),
+    ("misc-fee-amount", None, "other-transaction", "MiscFee"),
+    ("other-fee-amount", "other-fee-reason-description", "other-transaction", "OtherFee"),
+    ("other-amount", None, "other-transaction", "Other"),
+)
+AMOUNT_NAMES = tuple(column for column, *_ in MONEY_COLUMNS)
+
+
+def parse(data: bytes, document: str, *, sha256: str | None = None, text: str | None = None) -> ParsedDocument:
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
+    content = text if text is not None else tx.decode(data, document)
+    header, rows = read_table(content, document, ("settlement-id", "currency", "total-amount"))
+    present = tuple(column for column in AMOUNT_NAMES if column in header)
+    if not present:
+        raise ParseError(document, None, "header has none of the legacy money columns")
+    decimal_comma = decimal_convention(rows, present + ("total-amount",))
+    settlements = Settlements(document)
+    amounts: list[AmazonAmount] = []
+    data_rows = 0
+    for row in rows:
+        if is_summary(row, present):
+            if not row.get("settlement-id"):
+                raise ParseError(document, row.line, "summary row without settlement-id")
+            settlements.open(read_summary(row, document, sha256, SYSTEM, decimal_comma))
+            continue
+        data_rows += 1
+        amounts.extend(_amounts(row, settlements, document, sha256, decimal_comma))
+    if not settlements.summaries:
+        raise ParseError(document, None, "no summary row")
+    return ParsedDocument(document, sha256, FORMAT, tuple(settlements.summaries), tuple(amounts),
+                          tuple(settlements.warnings()), rows=data_rows)
+
+
+def _amounts(row: Row, settlements: Settlements, document: str, sha256: str,
+             decimal_comma: bool | None) -> list[AmazonAmount]:
+    summary, ordinal = settlements.claim(row)
+    posted = cell_datetime(row, "posted-date", document)
+    quantity = cell_int(row, "quantity-purchased", document)
+    order_id, shipment_id, extra = split_order_id(row)
+    extra += tuple((c, row.get(c)) for c in ("merchant-order-item-id", "merchant-adjustment-item-id") if row.get(c))
+    transaction_type = row.get("transaction-type")
+    source = SourceRef(SYSTEM, document, sha256, row.line, None, row.raw)
+    out = []
+    for column, type_column, amount_type, fallback in MONEY_COLUMNS:
+        if not row.get(column):
+            continue
+        amount: Decimal = cell_decimal(row, column, document, decimal_comma)
+        description = (row.get(type_column) if type_column else "") or fallback
+        settlements.add(summary.settlement_id, amount)
+        out.append(AmazonAmount(
+            natural_key=f"settlement:{summary.settlement_id}:row:{ordinal}:{column}",
+            settlement_id=summary.settlement_id,
+            currency=summary.currency,
+            amount=amount,
+            transaction_type=transaction_type,
+            amount_type=amount_type,
+            amount_description=description,
+            posted_at=posted,
+            final=True,
+            source=source,
+            order_id=order_id,
+            merchant_order_id=row.get("merchant-order-id") or None,
+            adjustment_id=row.get("adjustment-id") or None,
+            shipment_id=shipment_id,
+            marketplace=row.get("marketplace-name") or None,
+            fulfillment_id=row.get("fulfillment-id") or None,
+            sku=row.get("sku") or None,
+            quantity=quantity,
+            order_item_code=row.get("order-item-code") or None,
+            promotion_id=(row.get("promotion-id") or None) if column == "promotion-amount" else None,
+            extra=extra + ((("column", column),)),
+        ))
+    return out

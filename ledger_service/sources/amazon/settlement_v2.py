@@ -1,0 +1,228 @@
+"""Flat File V2 settlement report (GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2) -> canonical records.
+
+The problem: the report is one tab-separated table that mixes two kinds of rows. After the header, a settlement's
+summary row carries only settlement-id, start/end/deposit dates, total-amount and currency; every following row
+is one amount (transaction-type / amount-type / amount-description / amount ...). A file may hold several
+settlements, each opened by its own summary row. Real files are untidy: blank lines, trailing spaces, blank
+order ids (storage fees, other-transaction), FBA inbound shipment ids in order-id (FBAFees rows), blank
+marketplace names, decimal commas and DD.MM.YYYY dates in EU files.
+
+Every data row becomes one AmazonAmount whose natural key is its ordinal within its settlement in this file, so
+two identical rows stay two facts and re-reading the file gives the same keys. A row that cannot be read stops
+the whole document with ParseError(document, line, reason): a settlement is reconciled as a whole, so half of
+one is worse than none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ledger_service.sources.amazon import text as tx
+from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SettlementSummary, SourceRef
+
+SYSTEM = "amazon-settlement-v2"
+FORMAT = "settlement-v2"
+
+SUMMARY_COLUMNS = ("settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date", "total-amount",
+                   "currency")
+COLUMNS = SUMMARY_COLUMNS + (
+    "transaction-type", "order-id", "merchant-order-id", "adjustment-id", "shipment-id", "marketplace-name",
+    "amount-type", "amount-description", "amount", "fulfillment-id", "posted-date", "posted-date-time",
+    "order-item-code", "merchant-order-item-id", "merchant-adjustment-item-id", "sku", "quantity-purchased",
+    "promotion-id",
+)
+
+# FBA inbound shipment ids (FBA15ABC123) appear in order-id on FBAFees rows; they are not orders.
+_FBA_SHIPMENT = re.compile(r"FBA[0-9A-Z]{6,}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One physical row with its cells addressed by column name."""
+
+    line: int
+    raw: str
+    cells: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return self.cells.get(column, "")
+
+
+def read_table(text: str, document: str, required: tuple[str, ...]) -> tuple[list[str], list[Row]]:
+    """Header + rows by column name; a row whose column count differs from the header's is an error."""
+    rows = tx.tab_rows(text)
+    if not rows:
+        raise ParseError(document, None, "empty document")
+    header_line, _, header = rows[0]
+    header = [name.lower() for name in header]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise ParseError(document, header_line, f"header lacks columns {', '.join(missing)}")
+    table = []
+    for line, raw, cells in rows[1:]:
+        if len(cells) != len(header):
+            raise ParseError(document, line, f"{len(cells)} columns, header has {len(header)}")
+        table.append(Row(line, raw, dict(zip(header, cells))))
+    return header, table
+
+
+def decimal_convention(rows: list[Row], columns: tuple[str, ...]) -> bool | None:
+    return tx.infer_decimal_comma([row.get(c) for row in rows for c in columns if row.get(c)])
+
+
+def cell_decimal(row: Row, column: str, document: str, decimal_comma: bool | None) -> Decimal:
+    try:
+        return tx.parse_decimal(row.get(column), decimal_comma)
+    except ValueError as exc:
+        raise ParseError(document, row.line, f"{column}: {exc}") from None
+
+
+def cell_datetime(row: Row, column: str, document: str):
+    try:
+        return tx.parse_date_or_none(row.get(column))
+    except ValueError as exc:
+        raise ParseError(document, row.line, f"{column}: {exc}") from None
+
+
+def cell_int(row: Row, column: str, document: str) -> int | None:
+    try:
+        return tx.parse_int_or_none(row.get(column))
+    except ValueError as exc:
+        raise ParseError(document, row.line, f"{column}: {exc}") from None
+
+
+def read_summary(row: Row, document: str, sha256: str, system: str, decimal_comma: bool | None) -> SettlementSummary:
+    currency = row.get("currency")
+    if not currency:
+        raise ParseError(document, row.line, "summary row without currency")
+    return SettlementSummary(
+        settlement_id=row.get("settlement-id"),
+        currency=currency,
+        total_amount=cell_decimal(row, "total-amount", document, decimal_comma),
+        start=cell_datetime(row, "settlement-start-date", document),
+        end=cell_datetime(row, "settlement-end-date", document),
+        deposit_date=cell_datetime(row, "deposit-date", document),
+        final=True,  # a settlement flat file is only published once the settlement is closed
+        source=SourceRef(system, document, sha256, row.line, None, row.raw),
+    )
+
+
+class Settlements:
+    """Tracks which settlement a data row belongs to and numbers its rows (shared with the legacy layout)."""
+
+    def __init__(self, document: str):
+        self.document = document
+        self.current: SettlementSummary | None = None
+        self.summaries: list[SettlementSummary] = []
+        self.ordinals: Counter[str] = Counter()
+        self.sums: dict[str, Decimal] = {}
+
+    def open(self, summary: SettlementSummary) -> None:
+        self.current = summary
+        self.summaries.append(summary)
+        self.sums.setdefault(summary.settlement_id, Decimal(0))
+
+    def claim(self, row: Row) -> tuple[SettlementSummary, int]:
+        """The summary a data row belongs to and the row's 1-based ordinal within that settlement."""
+        settlement_id = row.get("settlement-id")
+        if not settlement_id:
+            raise ParseError(self.document, row.line, "data row without settlement-id")
+        if self.current is None:
+            raise ParseError(self.document, row.line, "data row before any summary row")
+        if settlement_id != self.current.settlement_id:
+            raise ParseError(self.document, row.line,
+                             f"settlement-id {settlement_id} under summary of {self.current.settlement_id}")
+        currency = row.get("currency")
+        if currency and currency != self.current.currency:
+            raise ParseError(self.document, row.line,
+                             f"currency {currency} differs from its summary's {self.current.currency}")
+        self.ordinals[settlement_id] += 1
+        return self.current, self.ordinals[settlement_id]
+
+    def add(self, settlement_id: str, amount: Decimal) -> None:
+        self.sums[settlement_id] += amount
+
+    def warnings(self) -> list[str]:
+        # A settlement id may be summarised twice in one file; compare only when the totals agree with each other.
+        totals: dict[str, set[Decimal]] = {}
+        for summary in self.summaries:
+            totals.setdefault(summary.settlement_id, set()).add(summary.total_amount)
+        out = []
+        for settlement_id, seen in totals.items():
+            if len(seen) == 1 and (total := next(iter(seen))) is not None and self.sums[settlement_id] != total:
+                out.append(f"settlement {settlement_id}: rows sum to {self.sums[settlement_id]}, total-amount is {total}")
+        return out
+
+
+def is_summary(row: Row, money_columns: tuple[str, ...]) -> bool:
+    """A summary row has no transaction-type and no amount, but a total or a deposit date."""
+    no_money = not any(row.get(c) for c in money_columns)
+    return (not row.get("transaction-type") and no_money
+            and bool(row.get("total-amount") or row.get("deposit-date")))
+
+
+def split_order_id(row: Row) -> tuple[str | None, str | None, tuple[tuple[str, str], ...]]:
+    """(order_id, shipment_id, extra): an FBA shipment id in order-id moves to shipment_id, never posing as an order."""
+    order_id, shipment_id = row.get("order-id") or None, row.get("shipment-id") or None
+    if order_id and _FBA_SHIPMENT.fullmatch(order_id):
+        return None, shipment_id or order_id, (("order-id", order_id),)
+    return order_id, shipment_id, ()
+
+
+def parse(data: bytes, document: str, *, sha256: str | None = None, text: str | None = None) -> ParsedDocument:
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
+    content = text if text is not None else tx.decode(data, document)
+    _, rows = read_table(content, document, ("settlement-id", "amount-type", "amount"))
+    decimal_comma = decimal_convention(rows, ("amount", "total-amount"))
+    settlements = Settlements(document)
+    amounts: list[AmazonAmount] = []
+    for row in rows:
+        if is_summary(row, ("amount", "amount-type", "amount-description")):
+            if not row.get("settlement-id"):
+                raise ParseError(document, row.line, "summary row without settlement-id")
+            settlements.open(read_summary(row, document, sha256, SYSTEM, decimal_comma))
+            continue
+        amounts.append(_amount(row, settlements, document, sha256, decimal_comma))
+    if not settlements.summaries:
+        raise ParseError(document, None, "no summary row")
+    return ParsedDocument(document, sha256, FORMAT, tuple(settlements.summaries), tuple(amounts),
+                          tuple(settlements.warnings()), rows=len(amounts))
+
+
+def _amount(row: Row, settlements: Settlements, document: str, sha256: str, decimal_comma: bool | None) -> AmazonAmount:
+    summary, ordinal = settlements.claim(row)
+    if not row.get("amount"):
+        raise ParseError(document, row.line, "data row without amount")
+    amount = cell_decimal(row, "amount", document, decimal_comma)
+    posted = cell_datetime(row, "posted-date-time", document) or cell_datetime(row, "posted-date", document)
+    order_id, shipment_id, extra = split_order_id(row)
+    extra += tuple((c, row.get(c)) for c in ("posted-date", "merchant-order-item-id", "merchant-adjustment-item-id")
+                   if row.get(c))
+    settlements.add(summary.settlement_id, amount)
+    return AmazonAmount(
+        natural_key=f"settlement:{summary.settlement_id}:row:{ordinal}",
+        settlement_id=summary.settlement_id,
+        currency=summary.currency,
+        amount=amount,
+        transaction_type=row.get("transaction-type"),
+        amount_type=row.get("amount-type"),
+        amount_description=row.get("amount-description"),
+        posted_at=posted,
+        final=True,
+        source=SourceRef(SYSTEM, document, sha256, row.line, None, row.raw),
+        order_id=order_id,
+        merchant_order_id=row.get("merchant-order-id") or None,
+        adjustment_id=row.get("adjustment-id") or None,
+        shipment_id=shipment_id,
+        marketplace=row.get("marketplace-name") or None,
+        fulfillment_id=row.get("fulfillment-id") or None,
+        sku=row.get("sku") or None,
+        quantity=cell_int(row, "quantity-purchased", document),
+        order_item_code=row.get("order-item-code") or None,
+        promotion_id=row.get("promotion-id") or None,
+        extra=extra,
+    )
