@@ -16,6 +16,7 @@ from ledger_service.errors import LedgerError
 from ledger_service.eventlog.api import router as events_router
 from ledger_service.journal.api import router as journal_router
 from ledger_service.settings import Settings
+from ledger_service.settlements.api import router as settlements_router
 from ledger_service.store.engine import make_engine
 
 log = logging.getLogger("ledger_service")
@@ -56,6 +57,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": app.state.engine.dialect.name, "version": __version__}
 
-    for router in (chart_router, journal_router, events_router, balances_router):
+    for router in (chart_router, journal_router, events_router, balances_router, settlements_router):
         app.include_router(router)
     return app

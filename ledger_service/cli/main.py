@@ -162,6 +162,75 @@ def rebuild() -> None:
     console.print(f"rebuilt {result['balance_rows']} daily balance rows from the log")
 
 
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders of Amazon documents", exists=True)],
+           subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")], fmt: FormatOpt = Format.table) -> None:
+    """Ingest Amazon settlement files and SP-API Finances pages: atomic per file, idempotent."""
+    from rich.progress import track
+
+    from ledger_service.ingest.service import ingest_file
+    from ledger_service.sources.model import ParseError
+
+    files = sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+    engine, reports, failed = _engine(), [], []
+    for path in track(files, description="ingesting", console=errors, disable=fmt == Format.json):
+        try:
+            reports.append(ingest_file(engine, path, subsidiary).as_dict())
+        except (ParseError, LedgerError) as exc:
+            failed.append({"document": str(path), "error": exc.message if isinstance(exc, LedgerError) else str(exc)})
+    emit({"files": reports, "failed": failed}, fmt, rows=reports, title=f"ingested into {subsidiary}",
+         columns=["document", "format", "rows", "events", "entries", "duplicates", "suspense", "voided_pending"])
+    for f in failed if fmt == Format.table else []:
+        errors.print(f"[red]rejected[/red] {f['error']} (nothing from this file was posted)")
+    if failed:
+        raise typer.Exit(1)
+
+
+reconcile_app = typer.Typer(help="Reconciliations.", no_args_is_help=True)
+app.add_typer(reconcile_app, name="reconcile")
+
+
+@reconcile_app.command("settlements")
+def reconcile_settlements(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US",
+                          fmt: FormatOpt = Format.table) -> None:
+    """Per settlement: total, rows sum, clearing, deposit, and reconciled or the difference."""
+    from ledger_service.settlements.reconcile import settlements
+
+    with _engine().connect() as conn:
+        rows = settlements(conn, subsidiary)
+    emit(rows, fmt, title=f"settlements {subsidiary}",
+         columns=["settlement_id", "currency", "total_amount", "rows_sum", "clearing", "deposit", "suspense", "status"])
+
+
+exceptions_app = typer.Typer(help="The exception queue: unmapped Amazon amounts in suspense.", invoke_without_command=True)
+app.add_typer(exceptions_app, name="exceptions")
+
+
+@exceptions_app.callback()
+def exceptions_list(ctx: typer.Context, subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US",
+                    all_: Annotated[bool, typer.Option("--all", help="include reclassed")] = False,
+                    fmt: FormatOpt = Format.table) -> None:
+    """List open exceptions (or `exceptions reclass` to move newly mapped ones out of suspense)."""
+    if ctx.invoked_subcommand:
+        return
+    from ledger_service.exceptions.service import exceptions
+
+    with _engine().connect() as conn:
+        rows = exceptions(conn, subsidiary, include_closed=all_)
+    table = [r | {"where": f"{r['source']['document']}:{r['source']['line'] or r['source']['page']}"} for r in rows]
+    emit(rows, fmt, rows=table, title=f"exceptions {subsidiary}",
+         columns=["event_id", "amazon_type", "amount", "currency", "settlement_id", "where", "status"])
+
+
+@exceptions_app.command("reclass")
+def exceptions_reclass(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US") -> None:
+    """Post reclass entries for exceptions whose Amazon type now has a mapping."""
+    from ledger_service.exceptions.service import reclass
+
+    result = reclass(_engine(), subsidiary)
+    console.print(f"reclassed {result['reclassed']} exception(s); {result['still_open']} still unmapped")
+
+
 @subsidiaries_app.command("add")
 def subsidiaries_add(code: str, currency: Annotated[str, typer.Option("--currency")],
                      name: Annotated[Optional[str], typer.Option("--name")] = None,

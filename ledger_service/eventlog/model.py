@@ -36,7 +36,8 @@ class EventDraft:
     idempotency_key: str
     raw: str  # the source row or payload, verbatim
     source: Source
-    content: object = None  # what the input hash covers; defaults to (kind, occurred_at, raw)
+    content: object = None  # what the input hash covers; defaults to the raw source
+    payload: object = None  # the parsed record, stored as canonical JSON beside the raw source
 
     @property
     def input_hash(self) -> str:
@@ -86,8 +87,11 @@ def chain_record(event_row: dict, entry_rows: list[dict], posting_rows: list[lis
         "account", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
         "marketplace", "settlement_id", "order_id", "sku", "location", "dimensions",
     )
+    event = {k: _norm(event_row[k]) for k in event_fields}
+    if event_row.get("payload") is not None:  # only events that have one: older chains keep their hashes
+        event["payload"] = event_row["payload"]
     return {
-        "event": {k: _norm(event_row[k]) for k in event_fields},
+        "event": event,
         "entries": [
             {**{k: _norm(e[k]) for k in entry_fields}, "postings": [{k: _norm(p[k]) for k in posting_fields} for p in ps]}
             for e, ps in zip(entry_rows, posting_rows)

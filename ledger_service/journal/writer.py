@@ -244,6 +244,7 @@ def _event_row(event: EventDraft, seq: int, recorded_at) -> dict:
         "source_line": event.source.line,
         "source_page": event.source.page,
         "raw": event.raw,
+        "payload": None if event.payload is None else canonical_json(event.payload),
     }
 
 

@@ -73,6 +73,7 @@ events = Table(
     Column("source_line", Integer),
     Column("source_page", String(200)),
     Column("raw", Text, nullable=False),  # the source row or payload, verbatim
+    Column("payload", Text),  # the parsed record as canonical JSON (what posting rules and reports read)
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("subsidiary", "idempotency_key", name="uq_events_idempotency"),

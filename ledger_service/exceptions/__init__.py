@@ -1,0 +1,1 @@
+"""Exception queue: Amazon amounts whose type has no mapping, held in suspense until a reclass moves them."""

@@ -1,0 +1,88 @@
+"""The exception queue is derived from the journal, not kept beside it.
+
+An open exception is a posted amount in Assets:Suspense:Amazon whose event has no reclass yet. Once the mapping
+has the missing triple, `reclass` posts, per exception, an event of kind `suspense_reclass` with an entry that
+moves the amount from suspense to the mapped account (never an edit of the original), keyed `reclass:<event>` so
+it happens once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select
+
+from ledger_service.eventlog.model import EventDraft, Source, canonical_json
+from ledger_service.journal.model import EntryDraft, money_posting
+from ledger_service.journal.writer import post_batch
+from ledger_service.mapping.loader import load_mapping
+from ledger_service.money import currency_exponent, fmt, from_minor
+from ledger_service.posting.amazon import MAPPING_SYSTEM, SUSPENSE
+from ledger_service.settings import Settings
+from ledger_service.store.engine import write_transaction
+from ledger_service.store.tables import accounts, entries, events, postings
+
+
+def _suspense_postings(conn: Connection, subsidiary: str) -> list[dict]:
+    reclassed = {r.idempotency_key for r in conn.execute(
+        select(events.c.idempotency_key).where(events.c.subsidiary == subsidiary, events.c.kind == "suspense_reclass"))}
+    q = (
+        select(events.c.id.label("event_id"), events.c.source_system, events.c.source_document, events.c.source_line,
+               events.c.source_page, entries.c.effective_date, entries.c.currency, postings.c.amount,
+               postings.c.settlement_id, postings.c.order_id, postings.c.marketplace, postings.c.sku,
+               postings.c.dimensions)
+        .join(entries, entries.c.event_id == events.c.id).join(postings, postings.c.entry_id == entries.c.id)
+        .join(accounts, accounts.c.id == postings.c.account_id)
+        .where(events.c.subsidiary == subsidiary, accounts.c.name == SUSPENSE, entries.c.state == "posted",
+               events.c.kind == "amazon_amount")
+        .order_by(events.c.id)
+    )
+    rows = []
+    for r in conn.execute(q).mappings():
+        amount = -from_minor(r["amount"], currency_exponent(r["currency"]))  # as Amazon signed it
+        dims = json.loads(r["dimensions"] or "{}")
+        rows.append({
+            "event_id": r["event_id"], "amazon_type": dims.get("amazon_type"), "amount": amount,
+            "currency": r["currency"], "date": r["effective_date"], "settlement_id": r["settlement_id"],
+            "order_id": r["order_id"], "marketplace": r["marketplace"], "sku": r["sku"],
+            "source": {"system": r["source_system"], "document": r["source_document"], "line": r["source_line"],
+                       "page": r["source_page"]},
+            "status": "reclassed" if f"reclass:{r['event_id']}" in reclassed else "open",
+        })
+    return rows
+
+
+def exceptions(conn: Connection, subsidiary: str, include_closed: bool = False) -> list[dict]:
+    rows = [r for r in _suspense_postings(conn, subsidiary) if include_closed or r["status"] == "open"]
+    return [r | {"amount": fmt(r["amount"]), "date": r["date"].isoformat()} for r in rows]
+
+
+def reclass(engine: Engine, subsidiary: str, settings: Settings | None = None) -> dict:
+    """Move every open exception whose triple now has a mapping out of suspense."""
+    settings = settings or Settings.from_env()
+    mapping = load_mapping(settings.accounts_dir, subsidiary)
+    with write_transaction(engine) as conn:
+        items, still_open = [], 0
+        for r in _suspense_postings(conn, subsidiary):
+            if r["status"] != "open":
+                continue
+            triple = tuple(r["amazon_type"].split(" / "))
+            rule = mapping.resolve(MAPPING_SYSTEM.get(r["source"]["system"], r["source"]["system"]), triple)
+            if rule is None:
+                still_open += 1
+                continue
+            dims = dict(settlement_id=r["settlement_id"], order_id=r["order_id"], marketplace=r["marketplace"],
+                        sku=r["sku"], amazon_type=r["amazon_type"])
+            entry = EntryDraft(subsidiary, r["date"], r["currency"],
+                               f"Reclass {r['amazon_type']} from suspense to {rule.account}",
+                               (money_posting(SUSPENSE, r["amount"], **dims),
+                                money_posting(rule.account, -r["amount"], **dims)))
+            event = EventDraft(subsidiary=subsidiary, kind="suspense_reclass",
+                               occurred_at=datetime.combine(r["date"], datetime.min.time()),
+                               idempotency_key=f"reclass:{r['event_id']}",
+                               raw=canonical_json({"event_id": r["event_id"], "account": rule.account}),
+                               source=Source(system="ledger", document=f"event {r['event_id']}"))
+            items.append((event, [entry]))
+        post_batch(conn, items)
+    return {"reclassed": len(items), "still_open": still_open}

@@ -1,0 +1,1 @@
+"""Ingest: read Amazon documents, post them through the posting rules, atomically per file, idempotently."""

@@ -1,0 +1,131 @@
+"""Posting rules for Amazon money: every settlement row or Finances amount becomes its own balanced entry.
+
+The problem: connectors post one summary per settlement and plug what they cannot classify. Here each amount
+posts to its own mapped account against the Amazon clearing account of its marketplace and currency, tagged with
+its settlement id, order id and sku; the disbursement moves clearing to the bank. So, per settlement, clearing
+nets to the deposit, and anything unmapped sits visibly in suspense (and in the exception queue), never in a plug.
+
+Signs follow Amazon: a positive amount is owed to the seller, so clearing is debited by the amount and the mapped
+account credited (a sale credits revenue; a fee, being negative, debits its expense).
+
+Finances events from an open event group are provisional: their entries post as `pending`. The closed settlement
+(flat file or closed group) posts final entries, and `voids_for` lists the pending entries it supersedes.
+
+Pure: no I/O. The caller (ingest.service) supplies the mapping and writes what these functions return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger_service.eventlog.model import EventDraft, Source
+from ledger_service.journal.model import EntryDraft, money_posting
+from ledger_service.sources.model import AmazonAmount, SettlementSummary, posted_day
+
+CLEARING = "Assets:Amazon:Clearing"
+SUSPENSE = "Assets:Suspense:Amazon"
+BANK = "Assets:Bank:Operating"
+
+MAPPING_SYSTEM = {
+    "amazon-settlement-v2": "settlement",
+    "amazon-settlement-legacy": "settlement",
+    "sp-api-finances-v0": "finances-v0",
+    "sp-api-finances-2024-06-19": "finances-2024",
+}
+
+
+@dataclass(frozen=True)
+class Posted:
+    event: EventDraft
+    entries: tuple[EntryDraft, ...]
+    suspense: bool = False  # the amount's type is unmapped: it sits in suspense and in the exception queue
+
+
+def _source(ref) -> Source:
+    return Source(system=ref.system, document=ref.document, sha256=ref.sha256, line=ref.line, page=ref.page)
+
+
+def triple_text(triple: tuple[str, str, str]) -> str:
+    return " / ".join(triple)
+
+
+def amount_entry(subsidiary: str, amount: AmazonAmount, mapping) -> Posted:
+    """One Amazon amount -> one event and its entry: clearing against the mapped account (or suspense)."""
+    system = MAPPING_SYSTEM.get(amount.source.system, amount.source.system)
+    rule = mapping.resolve(system, amount.triple)
+    account = rule.account if rule is not None else SUSPENSE
+    when = amount.posted_at or datetime(1970, 1, 1)
+    dims = dict(marketplace=amount.marketplace, settlement_id=amount.settlement_id, order_id=amount.order_id,
+                sku=amount.sku, amazon_type=triple_text(amount.triple))
+    if rule is not None and getattr(rule, "role", None):
+        dims["role"] = rule.role
+    entry = EntryDraft(
+        subsidiary=subsidiary,
+        date=posted_day(when),
+        currency=amount.currency,
+        description=f"{triple_text(amount.triple)}" + (f" {amount.order_id}" if amount.order_id else ""),
+        postings=(money_posting(CLEARING, amount.amount, **{k: v for k, v in dims.items() if k != "role"}),
+                  money_posting(account, -amount.amount, **dims)),
+        state="posted" if amount.final else "pending",
+    )
+    event = EventDraft(
+        subsidiary=subsidiary,
+        kind="amazon_amount" if amount.final else "amazon_amount_provisional",
+        occurred_at=when,
+        idempotency_key=amount.natural_key,
+        raw=amount.source.raw,
+        source=_source(amount.source),
+        content={"raw": amount.source.raw, "final": amount.final},
+        payload=amount_payload(amount),
+    )
+    return Posted(event, (entry,), suspense=rule is None)
+
+
+def settlement_events(subsidiary: str, summary: SettlementSummary) -> Posted:
+    """The settlement's summary as an event; a closed settlement with a deposit also posts the disbursement.
+
+    The disbursement moves the settlement's total from clearing to the bank on the deposit date. A negative
+    total (the seller owes Amazon, collected by card) moves the other way: the bank/card pays clearing.
+    """
+    total = summary.total_amount
+    when = summary.deposit_date or summary.end or datetime(1970, 1, 1)
+    entries: tuple[EntryDraft, ...] = ()
+    if summary.final and total is not None and total != 0:
+        dims = dict(settlement_id=summary.settlement_id, marketplace=summary.marketplace)
+        entries = (EntryDraft(
+            subsidiary=subsidiary,
+            date=posted_day(when),
+            currency=summary.currency,
+            description=f"Disbursement of settlement {summary.settlement_id}"
+            + (" (negative: charged to the seller)" if total < 0 else ""),
+            postings=(money_posting(BANK, total, **dims, role="disbursement"),
+                      money_posting(CLEARING, -total, **dims)),
+        ),)
+    key = f"settlement:{summary.settlement_id}:summary" + ("" if summary.final else ":open")
+    raw = summary.source.raw
+    event = EventDraft(
+        subsidiary=subsidiary,
+        kind="amazon_settlement" if summary.final else "amazon_settlement_open",
+        occurred_at=when,
+        idempotency_key=key,
+        raw=raw,
+        source=_source(summary.source),
+        content={"raw": raw, "summary": _summary_fields(summary)},
+        payload=_summary_fields(summary),
+    )
+    return Posted(event, entries)
+
+
+def _summary_fields(summary: SettlementSummary) -> dict:
+    return {"settlement_id": summary.settlement_id, "currency": summary.currency,
+            "total_amount": summary.total_amount, "start": summary.start, "end": summary.end,
+            "deposit_date": summary.deposit_date, "final": summary.final}
+
+
+def amount_payload(amount: AmazonAmount) -> dict:
+    return {"settlement_id": amount.settlement_id, "currency": amount.currency, "amount": amount.amount,
+            "transaction_type": amount.transaction_type, "amount_type": amount.amount_type,
+            "amount_description": amount.amount_description, "posted_at": amount.posted_at,
+            "order_id": amount.order_id, "sku": amount.sku, "quantity": amount.quantity,
+            "marketplace": amount.marketplace, "final": amount.final}

@@ -1,0 +1,38 @@
+"""REST: settlement reconciliation, the exception queue, and ingest by upload."""
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from ledger_service.api.deps import ConnDep, EngineDep
+from ledger_service.errors import Invalid
+from ledger_service.exceptions.service import exceptions
+from ledger_service.ingest.service import ingest_bytes
+from ledger_service.settlements.reconcile import settlement, settlements
+from ledger_service.sources.model import ParseError
+
+router = APIRouter(tags=["settlements"])
+
+
+@router.get("/settlements")
+def list_settlements(conn: ConnDep, subsidiary: str) -> list[dict]:
+    return settlements(conn, subsidiary)
+
+
+@router.get("/settlements/{settlement_id}")
+def get_settlement(settlement_id: str, conn: ConnDep, subsidiary: str) -> dict:
+    return settlement(conn, subsidiary, settlement_id)
+
+
+@router.get("/exceptions")
+def list_exceptions(conn: ConnDep, subsidiary: str, include_closed: bool = False) -> list[dict]:
+    """Amazon amounts whose type has no mapping: each names its triple, file:line (or API page) and amount."""
+    return exceptions(conn, subsidiary, include_closed)
+
+
+@router.post("/ingest", status_code=201)
+async def ingest(engine: EngineDep, subsidiary: str = Form(...), file: UploadFile = File(...)) -> dict:
+    """Upload one Amazon document (settlement flat file or SP-API Finances JSON). Atomic: a bad row posts nothing."""
+    data = await file.read()
+    try:
+        return ingest_bytes(engine, data, file.filename or "upload", subsidiary).as_dict()
+    except ParseError as exc:
+        raise Invalid(str(exc)) from None
