@@ -202,6 +202,30 @@ def reconcile_settlements(subsidiary: Annotated[str, typer.Option("--subsidiary"
          columns=["settlement_id", "currency", "total_amount", "rows_sum", "clearing", "deposit", "suspense", "status"])
 
 
+report_app = typer.Typer(help="Reports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("gross-to-net")
+def report_gross_to_net(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US",
+                        start: Annotated[Optional[str], typer.Option("--from")] = None,
+                        end: Annotated[Optional[str], typer.Option("--to")] = None,
+                        fmt: FormatOpt = Format.table) -> None:
+    """Gross sales to net proceeds and disbursed, a bridge that closes to the cent."""
+    from ledger_service.reports.gross_to_net import gross_to_net
+
+    with _engine().connect() as conn:
+        data = gross_to_net(conn, subsidiary, _date(start), _date(end))
+    if fmt == Format.json:
+        emit(data, fmt)
+        return
+    for cur in data["currencies"]:
+        rows = [{"line": b["line"], "amount": b["amount"]} for b in cur["bridge"]]
+        rows += [{"line": "= net proceeds", "amount": cur["net_proceeds"]},
+                 {"line": "difference", "amount": cur["difference"]}, {"line": "disbursed", "amount": cur["disbursed"]}]
+        emit(rows, fmt, title=f"gross to net {subsidiary} {cur['currency']}", columns=["line", "amount"])
+
+
 exceptions_app = typer.Typer(help="The exception queue: unmapped Amazon amounts in suspense.", invoke_without_command=True)
 app.add_typer(exceptions_app, name="exceptions")
 

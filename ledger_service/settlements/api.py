@@ -1,11 +1,14 @@
 """REST: settlement reconciliation, the exception queue, and ingest by upload."""
 
-from fastapi import APIRouter, File, Form, UploadFile
+from datetime import date
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from ledger_service.api.deps import ConnDep, EngineDep
 from ledger_service.errors import Invalid
 from ledger_service.exceptions.service import exceptions
 from ledger_service.ingest.service import ingest_bytes
+from ledger_service.reports.gross_to_net import gross_to_net
 from ledger_service.settlements.reconcile import settlement, settlements
 from ledger_service.sources.model import ParseError
 
@@ -26,6 +29,13 @@ def get_settlement(settlement_id: str, conn: ConnDep, subsidiary: str) -> dict:
 def list_exceptions(conn: ConnDep, subsidiary: str, include_closed: bool = False) -> list[dict]:
     """Amazon amounts whose type has no mapping: each names its triple, file:line (or API page) and amount."""
     return exceptions(conn, subsidiary, include_closed)
+
+
+@router.get("/reports/gross-to-net", tags=["reports"])
+def report_gross_to_net(conn: ConnDep, subsidiary: str, from_: date | None = Query(None, alias="from"),
+                        to: date | None = None) -> dict:
+    """Gross sales, refunds, promotions, fees by type, reimbursements, taxes, reserves, net proceeds, disbursed."""
+    return gross_to_net(conn, subsidiary, from_, to)
 
 
 @router.post("/ingest", status_code=201)

@@ -77,3 +77,21 @@ def test_health_subsidiaries_accounts_and_openapi(client):
     assert {"/health", "/subsidiaries", "/accounts", "/balances", "/trial-balance", "/journal-entries/{entry_id}",
             "/events/{event_id}", "/journal-entries", "/journal-entries/{entry_id}/reverse"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_ingest_upload_settlements_and_reports(client):
+    from tests.ingest.test_ingest import SAMPLE
+
+    with open(SAMPLE, "rb") as f:
+        r = client.post("/ingest", data={"subsidiary": "US"}, files={"file": (SAMPLE.name, f, "text/plain")})
+    assert r.status_code == 201, r.text
+    assert (r.json()["events"], r.json()["suspense"]) == (24, 0)
+    [s] = client.get("/settlements", params={"subsidiary": "US"}).json()
+    assert (s["settlement_id"], s["status"], s["deposit"]) == ("28471003921", "reconciled", "582.89")
+    assert client.get("/settlements/28471003921", params={"subsidiary": "US"}).json()["suspense_rows"] == []
+    assert client.get("/settlements/1", params={"subsidiary": "US"}).status_code == 404
+    assert client.get("/exceptions", params={"subsidiary": "US"}).json() == []
+    g2n = client.get("/reports/gross-to-net", params={"subsidiary": "US", "from": "2026-06-01", "to": "2026-07-31"})
+    assert g2n.json()["currencies"][0]["net_proceeds"] == "582.89"
+    bad = client.post("/ingest", data={"subsidiary": "US"}, files={"file": ("bad.txt", b"hello\tworld\n", "text/plain")})
+    assert bad.status_code == 422 and bad.json()["message"].startswith("bad.txt")

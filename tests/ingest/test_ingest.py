@@ -124,3 +124,18 @@ def test_open_group_then_final_equals_final_alone(engine):
     with engine.connect() as conn:
         rows = balances_view(conn, "US")
     assert all(Decimal(r["pending"]) == 0 for r in rows)
+
+
+def test_gross_to_net_bridge_closes_to_the_cent(engine):
+    from ledger_service.reports.gross_to_net import gross_to_net
+
+    ingest_file(engine, SAMPLE, "US")
+    with engine.connect() as conn:
+        [usd] = gross_to_net(conn, "US")["currencies"]
+    # By hand: sales 474.49 + 7.99; fees -71.18 + 19.50 - 5.00 - 4.75 - 2.50 - 12.60 - 7.99 - 64.28 - 39.99;
+    # reserves -420.00 + 820.44; tax 10.40 - 10.40.
+    assert [(b["line"], b["amount"]) for b in usd["bridge"]] == [
+        ("gross sales", "482.48"), ("refunds", "-129.99"), ("Amazon fees", "-188.79"), ("reimbursements", "18.75"),
+        ("taxes collected and withheld", "0.00"), ("reserves", "400.44")]
+    assert (usd["sum_of_lines"], usd["net_proceeds"], usd["difference"], usd["disbursed"]) == (
+        "582.89", "582.89", "0.00", "582.89")
