@@ -7,7 +7,6 @@ accounts/: e.g. Principal 129.99 + 89.00 + 45.50 + 210.00 = 474.49 credited to s
 import json
 import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -19,10 +18,9 @@ from ledger_service.settings import REPO_ROOT, Settings
 from ledger_service.settlements.reconcile import settlement, settlements
 from ledger_service.sources.model import ParseError
 from ledger_service.store.tables import events, postings
+from tests.support.samples import SAMPLES
 
-SAMPLE = REPO_ROOT.parent / "shared" / "samples" / "amazon" / "settlement_v2_synthetic_xieyi_settlement-sample.txt"
-if not SAMPLE.exists():  # CI lays shared/ beside the clone
-    SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "amazon" / SAMPLE.name
+SAMPLE = SAMPLES / "settlement_v2_synthetic_xieyi_settlement-sample.txt"
 
 EXPECTED_US = {
     "Assets:Amazon:Reserve": "-400.44",  # 420.00 held, 820.44 released

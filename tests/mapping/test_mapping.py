@@ -18,7 +18,7 @@ from ledger_service.mapping import Mapping, MappingError, MappingRule, load_mapp
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = ROOT / "accounts"
-SAMPLES = Path("/work/shared/samples/amazon")
+from tests.support.samples import SAMPLES  # noqa: E402
 FEE_CODES = SAMPLES / "settlement_v2_fee-codes_xieyi.json"
 XIEYI = SAMPLES / "settlement_v2_synthetic_xieyi_settlement-sample.txt"
 

@@ -11,7 +11,7 @@ import pytest
 from ledger_service.sources.amazon import finances_2024, finances_v0, parse_document
 from ledger_service.sources.model import ParseError
 
-SAMPLES = Path("/work/shared/samples/amazon")
+from tests.support.samples import SAMPLES  # noqa: E402
 NOT_DOCUMENTS = {"settlement_v2_fee-codes_xieyi.json", "SOURCES.md"}
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ledger_service.sources.amazon import parse_document, settlement_v2
 from ledger_service.sources.model import ParseError
 
-SAMPLES = Path("/work/shared/samples/amazon")
+from tests.support.samples import SAMPLES  # noqa: E402
 DATA = Path(__file__).resolve().parents[1] / "data" / "amazon"
 XIEYI = "settlement_v2_synthetic_xieyi_settlement-sample.txt"
 HEADER = "\t".join(settlement_v2.COLUMNS)
