@@ -57,15 +57,22 @@ def init(accounts_dir: Annotated[Optional[Path], typer.Option(help="chart of acc
 
 
 @app.command()
-def demo() -> None:
-    """Initialise the database and load the demo data (idempotent), then print the trial balances."""
-    init(None)
+def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon files go")] = Path("demo-data"),
+         orders: int = 300, seed: int = 7) -> None:
+    """Initialise, generate a quarter of Amazon files (US and UK), ingest them, and print what they posted."""
+    from ledger_service.demo.amazon_generator import generate
     from ledger_service.demo.manual_journals import post_demo_journals
 
+    init(None)
     result = post_demo_journals(_engine())
     console.print(f"demo journals: {result['posted']} posted, {result['already_there']} already there")
+    generate(out, orders=orders, seed=seed)
     for code in ("US", "UK"):
+        ingest([out / code], code, Format.table)
         trial_balance_cmd(code, None, Format.table)
+        reconcile_settlements(code, Format.table)
+        report_gross_to_net(code, None, None, Format.table)
+    console.print("now run `ledger-service serve` and open http://127.0.0.1:8000/docs")
 
 
 @app.command()
