@@ -186,7 +186,7 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders of
         except (ParseError, LedgerError) as exc:
             failed.append({"document": str(path), "error": exc.message if isinstance(exc, LedgerError) else str(exc)})
     emit({"files": reports, "failed": failed}, fmt, rows=reports, title=f"ingested into {subsidiary}",
-         columns=["document", "format", "rows", "events", "entries", "duplicates", "suspense", "voided_pending"])
+         columns=["document", "format", "rows", "events", "entries", "duplicates", "suspense", "superseded", "voided"])
     for f in failed if fmt == Format.table else []:
         errors.print(f"[red]rejected[/red] {f['error']} (nothing from this file was posted)")
     if failed:

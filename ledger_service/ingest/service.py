@@ -2,21 +2,18 @@
 
 A file with a bad row posts nothing (the parser raises ParseError naming file:line before anything is written;
 a posting error rolls the whole file back). The same file again changes nothing (natural keys). A closed
-settlement voids the pending (provisional) entries of its open event group, so nothing is counted twice.
+settlement supersedes what Finances data posted for it (see precedence.py), so nothing is counted twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from ledger_service.chart.service import get_subsidiary
-from ledger_service.eventlog.model import EventDraft, Source, canonical_json
-from ledger_service.journal.model import reversal_of
-from ledger_service.journal.service import load_entry
+from ledger_service.ingest import precedence
 from ledger_service.journal.writer import post_batch
 from ledger_service.mapping.loader import load_mapping
 from ledger_service.posting.amazon import amount_entry, settlement_events
@@ -24,7 +21,6 @@ from ledger_service.settings import Settings
 from ledger_service.sources.amazon import parse_document
 from ledger_service.sources.model import ParseError
 from ledger_service.store.engine import write_transaction
-from ledger_service.store.tables import entries, postings
 
 BATCH = 2000
 
@@ -38,7 +34,8 @@ class IngestReport:
     entries: int = 0
     duplicates: int = 0
     suspense: int = 0
-    voided_pending: int = 0
+    superseded: int = 0  # Finances amounts recorded but not posted: a flat file already settled them
+    voided: int = 0  # entries reversed because final or flat-file data superseded them
     settlements: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -58,9 +55,11 @@ def ingest_bytes(engine: Engine, data: bytes, document: str, subsidiary: str, se
     mapping = load_mapping(settings.accounts_dir, subsidiary)
     with write_transaction(engine) as conn:
         sub = get_subsidiary(conn, subsidiary)
+        settled = precedence.settled_by_flat_file(precedence.known_settlements(conn, subsidiary))
         items = []
         for summary in parsed.settlements:
-            posted = settlement_events(subsidiary, summary)
+            posted = settlement_events(subsidiary, summary, superseded=_superseded(summary.source.system,
+                                                                                   summary.settlement_id, settled))
             items.append((posted.event, list(posted.entries)))
             report.settlements.append(summary.settlement_id)
         for amount in parsed.amounts:
@@ -68,9 +67,11 @@ def ingest_bytes(engine: Engine, data: bytes, document: str, subsidiary: str, se
                 raise ParseError(document, amount.source.line or amount.source.page,
                                  f"amount in {amount.currency} for subsidiary {subsidiary} "
                                  f"(functional {sub.functional_currency}): no exchange rate source configured")
-            posted = amount_entry(subsidiary, amount, mapping)
+            superseded = _superseded(amount.source.system, amount.settlement_id, settled)
+            posted = amount_entry(subsidiary, amount, mapping, superseded=superseded)
             items.append((posted.event, list(posted.entries)))
             report.suspense += posted.suspense
+            report.superseded += superseded
         for start in range(0, len(items), BATCH):
             for result in post_batch(conn, items[start : start + BATCH]):
                 if result.duplicate:
@@ -78,33 +79,25 @@ def ingest_bytes(engine: Engine, data: bytes, document: str, subsidiary: str, se
                 else:
                     report.events += 1
                     report.entries += len(result.entry_ids)
-        for summary in parsed.settlements:
-            if summary.final:
-                report.voided_pending += void_pending(conn, subsidiary, summary.settlement_id)
+        report.voided += _apply_precedence(conn, subsidiary, parsed)
     return report
 
 
-def void_pending(conn: Connection, subsidiary: str, settlement_id: str) -> int:
-    """Reverse every pending entry of the settlement's open group that is not reversed yet."""
-    reversed_ids = select(entries.c.reverses_entry_id).where(entries.c.reverses_entry_id.is_not(None))
-    pending = conn.execute(
-        select(entries.c.id).distinct().join(postings, postings.c.entry_id == entries.c.id).where(
-            entries.c.subsidiary == subsidiary, entries.c.state == "pending", postings.c.settlement_id == settlement_id,
-            entries.c.reverses_entry_id.is_(None), entries.c.id.not_in(reversed_ids),
-        ).order_by(entries.c.id)
-    ).scalars().all()
-    items = []
-    for entry_id in pending:
-        original = load_entry(conn, entry_id)
-        reason = f"superseded by the closed settlement {settlement_id}"
-        event = EventDraft(subsidiary=subsidiary, kind="provisional_void", occurred_at=_midnight(original.date),
-                           idempotency_key=f"void:{entry_id}", raw=canonical_json({"void": entry_id, "reason": reason}),
-                           source=Source(system="ledger", document=f"settlement {settlement_id}"))
-        items.append((event, [reversal_of(original, original.date, reason, entry_id)]))
-    for start in range(0, len(items), BATCH):
-        post_batch(conn, items[start : start + BATCH])
-    return len(items)
+def _superseded(system: str, settlement_id: str | None, settled: set[str]) -> bool:
+    return system not in precedence.FLAT_FILE_SYSTEMS and settlement_id in settled
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time())
+def _apply_precedence(conn: Connection, subsidiary: str, parsed) -> int:
+    """After a document posts: final data voids the provisional; a flat file voids all Finances data of its settlement."""
+    known = precedence.known_settlements(conn, subsidiary)
+    voided = 0
+    final_ids = {a.settlement_id for a in parsed.amounts if a.final and a.settlement_id}
+    final_ids |= {s.settlement_id for s in parsed.settlements if s.final}
+    for sid in sorted(final_ids):
+        this = next((k for k in known if k.settlement_id == sid), None)
+        ids = precedence.linked_ids(known, this) if this else {sid}
+        flat = parsed.format.startswith("settlement-")
+        reason = (f"superseded by settlement {sid} ({parsed.document})" if flat
+                  else f"provisional data superseded by final group {sid} ({parsed.document})")
+        voided += precedence.void(conn, subsidiary, ids, reason, pending_only=not flat)
+    return voided

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ledger_service.eventlog.model import EventDraft, Source
+from ledger_service.eventlog.model import EventDraft, Source, sha256_hex
 from ledger_service.journal.model import EntryDraft, money_posting
 from ledger_service.sources.model import AmazonAmount, SettlementSummary, posted_day
 
@@ -50,8 +50,17 @@ def triple_text(triple: tuple[str, str, str]) -> str:
     return " / ".join(triple)
 
 
-def amount_entry(subsidiary: str, amount: AmazonAmount, mapping) -> Posted:
-    """One Amazon amount -> one event and its entry: clearing against the mapped account (or suspense)."""
+def amount_key(amount: AmazonAmount) -> str:
+    """The event's idempotency key: provisional and final versions of the same Finances event are two facts."""
+    return amount.natural_key if amount.final else f"{amount.natural_key}:provisional"
+
+
+def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: bool = False) -> Posted:
+    """One Amazon amount -> one event and its entry: clearing against the mapped account (or suspense).
+
+    A superseded amount (Finances data for a settlement whose flat file is already posted) is recorded in the
+    log with no entry, so that it is kept but never counted twice.
+    """
     system = MAPPING_SYSTEM.get(amount.source.system, amount.source.system)
     rule = mapping.resolve(system, amount.triple)
     account = rule.account if rule is not None else SUSPENSE
@@ -69,20 +78,23 @@ def amount_entry(subsidiary: str, amount: AmazonAmount, mapping) -> Posted:
                   money_posting(account, -amount.amount, **dims)),
         state="posted" if amount.final else "pending",
     )
+    kind = "amazon_amount" if amount.final else "amazon_amount_provisional"
     event = EventDraft(
         subsidiary=subsidiary,
-        kind="amazon_amount" if amount.final else "amazon_amount_provisional",
+        kind="amazon_amount_superseded" if superseded else kind,
         occurred_at=when,
-        idempotency_key=amount.natural_key,
+        idempotency_key=amount_key(amount),
         raw=amount.source.raw,
         source=_source(amount.source),
         content={"raw": amount.source.raw, "final": amount.final},
         payload=amount_payload(amount),
     )
+    if superseded:
+        return Posted(event, ())
     return Posted(event, (entry,), suspense=rule is None)
 
 
-def settlement_events(subsidiary: str, summary: SettlementSummary) -> Posted:
+def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: bool = False) -> Posted:
     """The settlement's summary as an event; a closed settlement with a deposit also posts the disbursement.
 
     The disbursement moves the settlement's total from clearing to the bank on the deposit date. A negative
@@ -91,7 +103,7 @@ def settlement_events(subsidiary: str, summary: SettlementSummary) -> Posted:
     total = summary.total_amount
     when = summary.deposit_date or summary.end or datetime(1970, 1, 1)
     entries: tuple[EntryDraft, ...] = ()
-    if summary.final and total is not None and total != 0:
+    if summary.final and not superseded and total is not None and total != 0:
         dims = dict(settlement_id=summary.settlement_id, marketplace=summary.marketplace)
         entries = (EntryDraft(
             subsidiary=subsidiary,
@@ -102,8 +114,11 @@ def settlement_events(subsidiary: str, summary: SettlementSummary) -> Posted:
             postings=(money_posting(BANK, total, **dims, role="disbursement"),
                       money_posting(CLEARING, -total, **dims)),
         ),)
-    key = f"settlement:{summary.settlement_id}:summary" + ("" if summary.final else ":open")
     raw = summary.source.raw
+    if summary.source.system.startswith("amazon-settlement"):
+        key = f"settlement:{summary.settlement_id}:summary"
+    else:  # an event group: each snapshot of an open group is its own fact; the closed group is one
+        key = f"group:{summary.settlement_id}:" + ("closed" if summary.final else f"open:{sha256_hex(raw)[:16]}")
     event = EventDraft(
         subsidiary=subsidiary,
         kind="amazon_settlement" if summary.final else "amazon_settlement_open",

@@ -39,7 +39,10 @@ def gross_to_net(conn: Connection, subsidiary: str, start: date | None = None, e
         .join(events, events.c.id == entries.c.event_id)
         .join(accounts, accounts.c.id == postings.c.account_id)
         .where(postings.c.subsidiary == subsidiary, entries.c.state == "posted",
-               events.c.kind.in_(["amazon_amount", "amazon_settlement"]))
+               events.c.kind.in_(["amazon_amount", "amazon_settlement"]),
+               # live entries only: what a flat file superseded (and its reversal) is not counted
+               entries.c.reverses_entry_id.is_(None), entries.c.id.not_in(
+                   select(entries.c.reverses_entry_id).where(entries.c.reverses_entry_id.is_not(None))))
         .group_by(entries.c.currency, accounts.c.name, postings.c.dimensions, events.c.kind)
     )
     if start:

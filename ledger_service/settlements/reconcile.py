@@ -6,7 +6,9 @@ For every settlement of a subsidiary:
 - deposit: what the disbursement moved from clearing to the bank;
 - clearing: the net clearing movement tagged with the settlement id (zero once disbursed).
 Status is `reconciled` when rows_sum == total_amount == deposit and clearing nets to zero; otherwise
-`difference`, with the difference and the suspense rows that may explain it. Posted (final) entries only.
+`difference`, with the difference and the suspense rows that may explain it. Posted (final) entries only, and
+only live ones: an entry reversed because a flat file superseded it, and its reversal, are left out. A Finances
+group that the flat file of the same settlement superseded is not listed (ingest.precedence links them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from ledger_service.chart.service import get_subsidiary
 from ledger_service.errors import NotFound
+from ledger_service.ingest.precedence import FLAT_FILE_SYSTEMS, known_settlements, settled_by_flat_file
 from ledger_service.money import currency_exponent, fmt, from_minor
 from ledger_service.posting.amazon import BANK, CLEARING, SUSPENSE
 from ledger_service.store.tables import accounts, entries, events, postings
@@ -27,13 +30,17 @@ from ledger_service.store.tables import accounts, entries, events, postings
 def settlements(conn: Connection, subsidiary: str) -> list[dict]:
     get_subsidiary(conn, subsidiary)
     summaries = conn.execute(
-        select(events.c.id, events.c.payload, events.c.source_document, events.c.source_line).where(
+        select(events.c.id, events.c.payload, events.c.source_document, events.c.source_line,
+               events.c.source_system).where(
             events.c.subsidiary == subsidiary, events.c.kind == "amazon_settlement").order_by(events.c.id)
     ).all()
     movements = _movements(conn, subsidiary)
+    settled = settled_by_flat_file(known_settlements(conn, subsidiary))
     result = []
-    for event_id, payload, document, line in summaries:
+    for event_id, payload, document, line, system in summaries:
         facts = json.loads(payload)
+        if system not in FLAT_FILE_SYSTEMS and facts["settlement_id"] in settled:
+            continue
         sid, currency = facts["settlement_id"], facts["currency"]
         exp = currency_exponent(currency)
         m = movements.get((sid, currency), defaultdict(int))
@@ -73,7 +80,8 @@ def _movements(conn: Connection, subsidiary: str) -> dict:
         .join(events, events.c.id == entries.c.event_id)
         .join(accounts, accounts.c.id == postings.c.account_id)
         .where(and_(postings.c.subsidiary == subsidiary, postings.c.settlement_id.is_not(None),
-                    entries.c.state == "posted", accounts.c.name.in_([CLEARING, BANK, SUSPENSE])))
+                    entries.c.state == "posted", accounts.c.name.in_([CLEARING, BANK, SUSPENSE]),
+                    entries.c.reverses_entry_id.is_(None), entries.c.id.not_in(_reversed())))
         .group_by(postings.c.settlement_id, entries.c.currency, accounts.c.name, events.c.kind)
     )
     out: dict = defaultdict(lambda: defaultdict(int))
@@ -92,6 +100,10 @@ def _movements(conn: Connection, subsidiary: str) -> dict:
     return out
 
 
+def _reversed():
+    return select(entries.c.reverses_entry_id).where(entries.c.reverses_entry_id.is_not(None))
+
+
 def _suspense_rows(conn: Connection, subsidiary: str, settlement_id: str) -> list[dict]:
     q = (
         select(events.c.id, events.c.source_document, events.c.source_line, postings.c.dimensions,
@@ -99,7 +111,8 @@ def _suspense_rows(conn: Connection, subsidiary: str, settlement_id: str) -> lis
         .join(entries, entries.c.event_id == events.c.id).join(postings, postings.c.entry_id == entries.c.id)
         .join(accounts, accounts.c.id == postings.c.account_id)
         .where(postings.c.subsidiary == subsidiary, postings.c.settlement_id == settlement_id,
-               accounts.c.name == SUSPENSE, entries.c.state == "posted")
+               accounts.c.name == SUSPENSE, entries.c.state == "posted", entries.c.reverses_entry_id.is_(None),
+               entries.c.id.not_in(_reversed()))
     )
     return [{"event_id": e, "document": d, "line": ln, "amazon_type": json.loads(dims or "{}").get("amazon_type"),
              "amount": fmt(-from_minor(a, currency_exponent(c)))} for e, d, ln, dims, a, c in conn.execute(q)]

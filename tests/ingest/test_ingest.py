@@ -117,7 +117,7 @@ def test_open_group_then_final_equals_final_alone(engine):
     assert posted(engine) == {}
 
     final = ingest_file(engine, SAMPLE, "US")
-    assert final.voided_pending == 2
+    assert final.voided == 2
     assert posted(engine) == EXPECTED_US
     with engine.connect() as conn:
         rows = balances_view(conn, "US")
@@ -137,3 +137,27 @@ def test_gross_to_net_bridge_closes_to_the_cent(engine):
         ("taxes collected and withheld", "0.00"), ("reserves", "400.44")]
     assert (usd["sum_of_lines"], usd["net_proceeds"], usd["difference"], usd["disbursed"]) == (
         "582.89", "582.89", "0.00", "582.89")
+
+
+def test_closed_group_then_flat_file_counts_once(engine):
+    group = ingest_bytes(engine, finances_page("28471003921"), "closed-group.json", "US",
+                         group_id="28471003921", group_final=True)
+    assert (group.events, group.voided) == (2, 0)
+    assert posted(engine) == {"Assets:Amazon:Clearing": "110.49", "Income:Amazon:Sales:Principal": "-129.99",
+                              "Expenses:Amazon:Fees:Referral": "19.50"}
+    flat = ingest_file(engine, SAMPLE, "US")
+    assert flat.voided == 2  # the flat file is the authority for its settlement
+    assert posted(engine) == EXPECTED_US
+    with engine.connect() as conn:
+        [s] = settlements(conn, "US")
+    assert (s["rows_sum"], s["rows"], s["status"]) == ("582.89", 23, "reconciled")
+
+
+def test_finances_data_after_the_flat_file_is_kept_but_not_posted(engine):
+    ingest_file(engine, SAMPLE, "US")
+    late = ingest_bytes(engine, finances_page("28471003921"), "late.json", "US", group_id="28471003921",
+                        group_final=False)
+    assert (late.events, late.entries, late.superseded) == (2, 0, 2)
+    assert posted(engine) == EXPECTED_US
+    with engine.connect() as conn:
+        assert all(Decimal(r["pending"]) == 0 for r in balances_view(conn, "US"))
