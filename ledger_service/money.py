@@ -10,6 +10,7 @@ function that rounds money to a currency's minor unit.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 import moneyed
 
@@ -18,6 +19,7 @@ from ledger_service.errors import Invalid
 UNIT_EXPONENT = 0  # SKU units are counted whole
 
 
+@lru_cache(maxsize=4096)
 def is_currency(code: str) -> bool:
     if not code or len(code) != 3 or not code.isalpha() or not code.isupper():
         return False
@@ -28,6 +30,7 @@ def is_currency(code: str) -> bool:
     return currency.sub_unit is not None and currency.code != "XXX"
 
 
+@lru_cache(maxsize=1024)
 def currency_exponent(code: str) -> int:
     """Decimal places of a currency's minor unit (USD 2, JPY 0, KWD 3)."""
     if not is_currency(code):
@@ -55,8 +58,12 @@ def parse_decimal(text: object, what: str = "amount") -> Decimal:
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round to the currency's minor unit, half up (commercial rounding). The one rounding rule of the ledger."""
-    quantum = Decimal(1).scaleb(-currency_exponent(currency))
-    return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=1024)
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-currency_exponent(currency))
 
 
 def to_minor(amount: Decimal, exp: int, what: str = "amount") -> int:

@@ -93,7 +93,8 @@ def chain_record(event_row: dict, entry_rows: list[dict], posting_rows: list[lis
     return {
         "event": event,
         "entries": [
-            {**{k: _norm(e[k]) for k in entry_fields}, "postings": [{k: _norm(p[k]) for k in posting_fields} for p in ps]}
+            # posting values are ints, strings or None on both engines: no normalising needed
+            {**{k: _norm(e[k]) for k in entry_fields}, "postings": [{k: p[k] for k in posting_fields} for p in ps]}
             for e, ps in zip(entry_rows, posting_rows)
         ],
     }
@@ -101,6 +102,8 @@ def chain_record(event_row: dict, entry_rows: list[dict], posting_rows: list[lis
 
 def _norm(value: object) -> object:
     """Make stored values engine-independent (PostgreSQL and SQLite return some types differently)."""
+    if value is None or type(value) is str or type(value) is int:
+        return value
     if isinstance(value, datetime):
         return naive_utc(value).isoformat(timespec="microseconds")
     if isinstance(value, date):

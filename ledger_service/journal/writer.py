@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ledger_service.chart.service import account_ids, commodity_kinds, ensure_commodity, utcnow
@@ -28,9 +26,18 @@ from ledger_service.errors import Conflict, Invalid, NotFound
 from ledger_service.eventlog.model import EventDraft, canonical_json, chain_hash, chain_record, naive_utc
 from ledger_service.journal.model import DIMENSIONS, EntryDraft, balance
 from ledger_service.money import currency_exponent, to_minor
+from ledger_service.store.bulk import allocate_ids, insert_rows, upsert_add
 from ledger_service.store.tables import balances, chain_heads, entries, events, postings, subsidiaries
 
 CHUNK = 500  # keys per IN (...) query
+BALANCE_KEYS = ("subsidiary", "account_id", "commodity", "weight_currency", "state", "day")
+EVENT_COLUMNS = ("subsidiary", "seq", "kind", "occurred_at", "recorded_at", "idempotency_key", "input_hash",
+                 "source_system", "source_document", "source_sha256", "source_line", "source_page", "raw", "payload",
+                 "prev_hash", "hash")
+ENTRY_COLUMNS = ("subsidiary", "effective_date", "currency", "rate", "description", "state", "reverses_entry_id",
+                 "reason")
+POSTING_COLUMNS = ("account_id", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
+                   *DIMENSIONS, "dimensions")
 
 
 @dataclass(frozen=True)
@@ -91,32 +98,30 @@ def post_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[Entr
 
     if not fresh:
         return results  # type: ignore[return-value]  # every item was already in the log
-    try:
-        event_ids = _insert_returning(conn, events, event_rows)
-        flat_entries = []
-        for event_id, e_rows in zip(event_ids, entry_rows):
-            for row in e_rows:
-                flat_entries.append({**row, "event_id": event_id})
-        entry_ids = _insert_returning(conn, entries, flat_entries) if flat_entries else []
-    except IntegrityError as exc:
-        raise _integrity_conflict(exc) from None
-
-    flat_postings, per_event_entry_ids, k = [], [], 0
-    for (i, event, drafts), e_rows, p_rows in zip(fresh, entry_rows, posting_rows):
+    n_entries = sum(len(e_rows) for e_rows in entry_rows)
+    event_ids = allocate_ids(conn, events, len(event_rows))
+    entry_ids = iter(allocate_ids(conn, entries, n_entries))
+    event_tuples, entry_tuples, posting_tuples, flat_postings, per_event_entry_ids = [], [], [], [], []
+    for (i, event, drafts), event_id, erow, e_rows, p_rows in zip(fresh, event_ids, event_rows, entry_rows, posting_rows):
+        event_tuples.append((event_id, *(erow[c] for c in EVENT_COLUMNS)))
         ids = []
         for e_row, ps in zip(e_rows, p_rows):
-            entry_id = entry_ids[k]
-            k += 1
+            entry_id = next(entry_ids)
             ids.append(entry_id)
+            entry_tuples.append((entry_id, event_id, *(e_row[c] for c in ENTRY_COLUMNS)))
             for p in ps:
-                row = {key: value for key, value in p.items() if key != "account"}
-                flat_postings.append({**row, "entry_id": entry_id, "subsidiary": event.subsidiary,
-                                      "_day": e_row["effective_date"], "_state": e_row["state"],
-                                      "_currency": e_row["currency"]})
+                posting_tuples.append((entry_id, event.subsidiary, *(p[c] for c in POSTING_COLUMNS)))
+                flat_postings.append((event.subsidiary, p["account_id"], p["commodity"], e_row["currency"],
+                                      e_row["state"], e_row["effective_date"], p["quantity"], p["amount"],
+                                      p["functional_amount"]))
         per_event_entry_ids.append(tuple(ids))
-    if flat_postings:
-        conn.execute(postings.insert(), [{k: v for k, v in p.items() if not k.startswith("_")} for p in flat_postings])
-        _add_to_balances(conn, flat_postings)
+    try:
+        insert_rows(conn, events, ("id", *EVENT_COLUMNS), event_tuples)
+        insert_rows(conn, entries, ("id", "event_id", *ENTRY_COLUMNS), entry_tuples)
+        insert_rows(conn, postings, ("entry_id", "subsidiary", *POSTING_COLUMNS), posting_tuples)
+    except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError) as exc:  # COPY/executemany use the driver
+        raise _integrity_conflict(exc) from None
+    _add_to_balances(conn, flat_postings)
     for code in subs:
         seq, head = heads[code]
         conn.execute(chain_heads.update().where(chain_heads.c.subsidiary == code).values(seq=seq, hash=head))
@@ -239,10 +244,11 @@ def _event_row(event: EventDraft, seq: int, recorded_at) -> dict:
         "idempotency_key": event.idempotency_key,
         "input_hash": event.input_hash,
         "source_system": event.source.system,
-        "source_document": event.source.document,
-        "source_sha256": event.source.sha256,
+        # nullable text is None, never "": one stored form on both engines (see store.bulk)
+        "source_document": event.source.document or None,
+        "source_sha256": event.source.sha256 or None,
         "source_line": event.source.line,
-        "source_page": event.source.page,
+        "source_page": event.source.page or None,
         "raw": event.raw,
         "payload": None if event.payload is None else canonical_json(event.payload),
     }
@@ -257,7 +263,7 @@ def _entry_row(d: EntryDraft) -> dict:
         "description": d.description,
         "state": d.state,
         "reverses_entry_id": d.reverses_entry_id,
-        "reason": d.reason,
+        "reason": d.reason or None,
     }
 
 
@@ -278,47 +284,26 @@ def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> dict:
     }
 
 
-def _insert_returning(conn: Connection, table, rows: list[dict]) -> list[int]:
-    result = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [r[0] for r in result]
-
-
-def _add_to_balances(conn: Connection, rows: list[dict]) -> None:
+def _add_to_balances(conn: Connection, rows: list[tuple]) -> None:
+    """rows: (subsidiary, account_id, commodity, weight currency, state, day, quantity, amount, functional)."""
     deltas: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for p in rows:
-        key = (p["subsidiary"], p["account_id"], p["commodity"], p["_currency"], p["_state"], p["_day"])
-        d = deltas[key]
-        d[0] += p["quantity"]
-        d[1] += p["amount"]
-        d[2] += p["functional_amount"]
+    for r in rows:
+        d = deltas[r[:6]]
+        d[0] += r[6]
+        d[1] += r[7]
+        d[2] += r[8]
         d[3] += 1
     upsert_balances(conn, deltas)
 
 
 def upsert_balances(conn: Connection, deltas: dict[tuple, list[int]]) -> None:
     """Add deltas keyed (subsidiary, account_id, commodity, weight_currency, state, day) to the daily balances."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(balances)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["subsidiary", "account_id", "commodity", "weight_currency", "state", "day"],
-        set_={
-            "quantity": balances.c.quantity + stmt.excluded.quantity,
-            "amount": balances.c.amount + stmt.excluded.amount,
-            "functional_amount": balances.c.functional_amount + stmt.excluded.functional_amount,
-            "postings": balances.c.postings + stmt.excluded.postings,
-        },
-    )
-    rows = [
-        {"subsidiary": k[0], "account_id": k[1], "commodity": k[2], "weight_currency": k[3], "state": k[4],
-         "day": k[5], "quantity": v[0], "amount": v[1], "functional_amount": v[2], "postings": v[3]}
-        for k, v in sorted(deltas.items(), key=lambda kv: tuple(str(x) for x in kv[0]))
-    ]
-    for start in range(0, len(rows), 1000):
-        conn.execute(stmt, rows[start : start + 1000])
+    rows = [(*k, *v) for k, v in sorted(deltas.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]  # lock order
+    upsert_add(conn, balances, BALANCE_KEYS, ("quantity", "amount", "functional_amount", "postings"), rows)
 
 
-def _integrity_conflict(exc: IntegrityError) -> Conflict:
-    text = str(exc.orig)
+def _integrity_conflict(exc: Exception) -> Conflict:
+    text = str(getattr(exc, "orig", exc))
     if "reverses_entry_id" in text:
         return Conflict("that entry was already reversed (each entry can be reversed once)")
     if "uq_events_idempotency" in text or "events.subsidiary, events.idempotency_key" in text:

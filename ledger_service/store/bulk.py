@@ -1,0 +1,93 @@
+"""Bulk writes: ids allocated up front, then COPY (PostgreSQL) or executemany (SQLite).
+
+Writing a batch row by row, or with INSERT ... RETURNING to learn the ids, costs a round trip or a large
+statement per few rows. Instead the writer asks for n ids at once (a sequence on PostgreSQL; on SQLite the
+writer holds the database's write lock, so max(id) + 1 onwards is free) and streams the rows: COPY FROM STDIN in
+CSV on PostgreSQL, the driver's C executemany on SQLite. Both run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Sequence
+
+from sqlalchemy import Connection, Table, func, select, text
+
+
+def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
+    if n == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+            {"n": n},
+        )
+        return [r[0] for r in rows]
+    start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar() + 1
+    return list(range(start, start + n))
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Insert rows given as tuples in `columns` order."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, rows)
+    else:
+        placeholders = ", ".join("?" for _ in columns)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.executemany(
+                f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
+                [tuple(_sqlite_value(v) for v in row) for row in rows],
+            )
+        finally:
+            cursor.close()
+
+
+def _sqlite_value(value: object) -> object:
+    # The same text forms SQLAlchemy's SQLite dialect writes, so that reads through the ORM types agree.
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _copy(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """COPY in CSV: strings quoted (so "" is an empty string), None unquoted-empty; FORCE_NULL reads the quoted
+    empty of a nullable column as NULL, which is why the writer never puts "" into a nullable column."""
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+    buffer.seek(0)
+    nullable = [c for c in columns if table.c[c].nullable]
+    options = "FORMAT csv" + (f", FORCE_NULL ({', '.join(nullable)})" if nullable else "")
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH ({options})", buffer)
+    finally:
+        cursor.close()
+
+
+def upsert_add(conn: Connection, table: Table, keys: Sequence[str], values: Sequence[str],
+               rows: Sequence[Sequence]) -> None:
+    """INSERT rows (keys + values columns); on a key conflict, add the values to the stored ones."""
+    if not rows:
+        return
+    columns = ", ".join((*keys, *values))
+    update = ", ".join(f"{v} = {table.name}.{v} + excluded.{v}" for v in values)
+    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}"
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            from psycopg2.extras import execute_values
+
+            execute_values(cursor, f"INSERT INTO {table.name} ({columns}) VALUES %s {conflict}", rows, page_size=1000)
+        else:
+            placeholders = ", ".join("?" for _ in (*keys, *values))
+            cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders}) {conflict}",
+                               [tuple(_sqlite_value(v) for v in row) for row in rows])
+    finally:
+        cursor.close()
