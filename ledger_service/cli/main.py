@@ -59,16 +59,25 @@ def init(accounts_dir: Annotated[Optional[Path], typer.Option(help="chart of acc
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon files go")] = Path("demo-data"),
          orders: int = 300, seed: int = 7) -> None:
-    """Initialise, generate a quarter of Amazon files (US and UK), ingest them, and print what they posted."""
+    """Initialise, generate a quarter of Amazon files (US and UK), ingest them, and print what they posted.
+
+    Every settlement but the last arrives as its flat file; the last is still open, so only its open-group
+    Finances pages are ingested: its amounts show as pending until its flat file comes.
+    """
     from ledger_service.demo.amazon_generator import generate
+    from ledger_service.demo.finances_pages import page_files
     from ledger_service.demo.manual_journals import post_demo_journals
 
     init(None)
     result = post_demo_journals(_engine())
     console.print(f"demo journals: {result['posted']} posted, {result['already_there']} already there")
-    generate(out, orders=orders, seed=seed)
+    generate(out, orders=orders, seed=seed, finances=True)
     for code in ("US", "UK"):
-        ingest([out / code], code, Format.table)
+        flat = sorted((out / code).glob("settlement_*.txt"))
+        open_id = flat[-1].stem.removeprefix("settlement_")
+        _ingest_files(flat[:-1], code, Format.table)
+        pages = [p for p in page_files(out / code / "finances") if p.name.startswith(f"{open_id}-")]
+        _ingest_files(pages, code, Format.table, group_id=open_id, group_final=False)
         trial_balance_cmd(code, None, Format.table)
         reconcile_settlements(code, Format.table)
         report_gross_to_net(code, None, None, Format.table)
@@ -171,26 +180,36 @@ def rebuild() -> None:
 
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders of Amazon documents", exists=True)],
-           subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")], fmt: FormatOpt = Format.table) -> None:
+           subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")],
+           group_id: Annotated[Optional[str], typer.Option(
+               help="financial event group of listFinancialEvents pages (they do not name it themselves)")] = None,
+           group_final: Annotated[bool, typer.Option(
+               "--group-final/--group-open", help="the group is closed (final) or open (provisional)")] = False,
+           fmt: FormatOpt = Format.table) -> None:
     """Ingest Amazon settlement files and SP-API Finances pages: atomic per file, idempotent."""
+    files = sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+    kwargs = {"group_id": group_id, "group_final": group_final} if group_id else {}
+    if not _ingest_files(files, subsidiary, fmt, **kwargs):
+        raise typer.Exit(1)
+
+
+def _ingest_files(files: list[Path], subsidiary: str, fmt: Format, **kwargs) -> bool:
     from rich.progress import track
 
     from ledger_service.ingest.service import ingest_file
     from ledger_service.sources.model import ParseError
 
-    files = sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
     engine, reports, failed = _engine(), [], []
     for path in track(files, description="ingesting", console=errors, disable=fmt == Format.json):
         try:
-            reports.append(ingest_file(engine, path, subsidiary).as_dict())
+            reports.append(ingest_file(engine, path, subsidiary, **kwargs).as_dict())
         except (ParseError, LedgerError) as exc:
             failed.append({"document": str(path), "error": exc.message if isinstance(exc, LedgerError) else str(exc)})
     emit({"files": reports, "failed": failed}, fmt, rows=reports, title=f"ingested into {subsidiary}",
          columns=["document", "format", "rows", "events", "entries", "duplicates", "suspense", "superseded", "voided"])
     for f in failed if fmt == Format.table else []:
         errors.print(f"[red]rejected[/red] {f['error']} (nothing from this file was posted)")
-    if failed:
-        raise typer.Exit(1)
+    return not failed
 
 
 reconcile_app = typer.Typer(help="Reconciliations.", no_args_is_help=True)

@@ -11,6 +11,12 @@ withheld) and out_dir/UK/settlement_<id>.txt (GBP, amazon.co.uk, VAT-inclusive p
 is the total across both subsidiaries (two thirds US). The UK has one "stock-out" settlement with no sales and a
 StorageRenewalBilling charge, so its total is negative. Every triple resolves in accounts/ except UNKNOWN_TRIPLES.
 
+With finances=True (the default is False: `ledger-service demo` ingests out_dir/<SUB> recursively, and pages
+ingested without their group id would stay pending forever) each settlement is also written as the OPEN-GROUP view
+of the same money: SP-API Finances v0 listFinancialEventsByGroupId pages, group id = settlement id, under
+out_dir/<SUB>/finances/<settlement-id>-page<N>.json (see ledger_service/demo/finances_pages.py for the mapping of
+rows to events and what is left out). Ingest them with group_id=<settlement id>, group_final=False, before the file.
+
 Note: the withheld facilitator tax is written as amount-type ItemWithheldTax (as real amazon.com files do), the
 form accounts/mappings/amazon.toml maps; ItemFees / MarketplaceFacilitatorTax-Principal would be unmapped.
 """
@@ -22,6 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+from ledger_service.demo.finances_pages import write_pages
 
 __all__ = ["generate", "UNKNOWN_TRIPLES", "HEADER", "SETTLEMENT_DAYS"]
 
@@ -158,13 +166,15 @@ def _data_line(settlement_id: str, currency: str, marketplace: str, r: Row) -> s
 
 
 def _market_files(rng: random.Random, m: Market, out_dir: Path, orders: int, start: date, days: int,
-                  base_id: int) -> list[Path]:
+                  base_id: int, finances: bool = False) -> list[Path]:
     windows = [(k * SETTLEMENT_DAYS, min((k + 1) * SETTLEMENT_DAYS, days))
                for k in range(-(-days // SETTLEMENT_DAYS))]
     quiet = 3 % len(windows) if m.tax_rates == () else None  # the UK stock-out settlement
     origin = datetime.combine(start, time())
     buckets: list[list[Row]] = [[] for _ in windows]
     allowed = [d for d in range(days) if quiet is None or d // SETTLEMENT_DAYS != quiet]
+    if not allowed and orders:  # a single UK window cannot be the stock-out one and have sales
+        quiet, allowed = None, list(range(days))
     for _ in range(orders):
         day = rng.choice(allowed)
         when = origin + timedelta(days=day, seconds=rng.randint(0, 86399))
@@ -193,12 +203,18 @@ def _market_files(rng: random.Random, m: Market, out_dir: Path, orders: int, sta
         path = folder / f"settlement_{settlement_id}.txt"
         path.write_bytes(text.encode("ascii"))
         paths.append(path)
+        if finances:
+            write_pages(folder / "finances", settlement_id, m.currency, m.marketplace.capitalize(), rows,
+                        UNKNOWN_TRIPLES)
     return paths
 
 
 def generate(out_dir: Path, orders: int = 300, start: date = date(2026, 7, 1), days: int = 91,
-             seed: int = 7) -> list[Path]:
-    """Write the US and UK settlement files under out_dir; return their paths (US first, then UK, by date)."""
+             seed: int = 7, finances: bool = False) -> list[Path]:
+    """Write the US and UK settlement files under out_dir; return their paths (US first, then UK, by date).
+
+    finances=True also writes each settlement's open-group Finances v0 pages under out_dir/<SUB>/finances/
+    (list them in order with ledger_service.demo.finances_pages.page_files); the flat files are the same bytes."""
     if days < 1 or orders < 0:
         raise ValueError("days must be >= 1 and orders >= 0")
     rng = random.Random(seed)
@@ -208,5 +224,6 @@ def generate(out_dir: Path, orders: int = 300, start: date = date(2026, 7, 1), d
     counts = (us_orders, orders - us_orders)
     paths: list[Path] = []
     for market, count in zip(MARKETS, counts):
-        paths += _market_files(random.Random(f"{seed}:{market.code}"), market, out_dir, count, start, days, base_id)
+        paths += _market_files(random.Random(f"{seed}:{market.code}"), market, out_dir, count, start, days, base_id,
+                              finances)
     return paths

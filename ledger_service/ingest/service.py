@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from sqlalchemy import Connection, Engine
 
-from ledger_service.chart.service import get_subsidiary
+from ledger_service.chart.service import get_subsidiary, utcnow
 from ledger_service.ingest import precedence
 from ledger_service.journal.writer import post_batch
 from ledger_service.mapping.loader import load_mapping
 from ledger_service.posting.amazon import amount_entry, settlement_events
 from ledger_service.settings import Settings
 from ledger_service.sources.amazon import parse_document
-from ledger_service.sources.model import ParseError
+from ledger_service.sources.amazon.stream import open_settlement_file
+from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary
 from ledger_service.store.engine import write_transaction
 
 BATCH = 2000
@@ -44,60 +46,87 @@ class IngestReport:
 
 
 def ingest_file(engine: Engine, path: Path, subsidiary: str, settings: Settings | None = None, **kwargs) -> IngestReport:
-    return ingest_bytes(engine, path.read_bytes(), path.name, subsidiary, settings, **kwargs)
+    """Ingest a file from disk; settlement flat files are streamed (memory flat in file size)."""
+    streamed = open_settlement_file(path)  # group kwargs only concern Finances pages
+    if streamed is None:
+        return ingest_bytes(engine, path.read_bytes(), path.name, subsidiary, settings, **kwargs)
+    report = _ingest(engine, streamed.document, streamed.format, streamed.records(), subsidiary, settings)
+    report.rows, report.warnings = streamed.rows, list(streamed.warnings)
+    return report
 
 
 def ingest_bytes(engine: Engine, data: bytes, document: str, subsidiary: str, settings: Settings | None = None,
                  **kwargs) -> IngestReport:
-    settings = settings or Settings.from_env()
     parsed = parse_document(data, document, **kwargs)  # ParseError: nothing is posted
-    report = IngestReport(document, parsed.format, rows=parsed.rows, warnings=list(parsed.warnings))
+    report = _ingest(engine, document, parsed.format, (*parsed.settlements, *parsed.amounts), subsidiary, settings)
+    report.rows, report.warnings = parsed.rows, list(parsed.warnings)
+    return report
+
+
+def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[SettlementSummary | AmazonAmount],
+            subsidiary: str, settings: Settings | None) -> IngestReport:
+    """Post records in batches inside ONE transaction: a bad record anywhere rolls the whole document back."""
+    settings = settings or Settings.from_env()
+    report = IngestReport(document, fmt)
     mapping = load_mapping(settings.accounts_dir, subsidiary)
+    final_ids: set[str] = set()
+    started = utcnow().replace(microsecond=0)
     with write_transaction(engine) as conn:
         sub = get_subsidiary(conn, subsidiary)
         settled = precedence.settled_by_flat_file(precedence.known_settlements(conn, subsidiary))
-        items = []
-        for summary in parsed.settlements:
-            posted = settlement_events(subsidiary, summary, superseded=_superseded(summary.source.system,
-                                                                                   summary.settlement_id, settled))
+        items: list = []
+        period_end: dict[str, object] = {}  # settlement id -> its end date, for rows that carry no date
+        for record in records:
+            if isinstance(record, SettlementSummary):
+                period_end[record.settlement_id] = record.end or record.deposit_date
+                posted = settlement_events(subsidiary, record, superseded=_superseded(
+                    record.source.system, record.settlement_id, settled))
+                report.settlements.append(record.settlement_id)
+                if record.final:
+                    final_ids.add(record.settlement_id)
+            else:
+                if record.currency != sub.functional_currency:
+                    raise ParseError(document, record.source.line or record.source.page,
+                                     f"amount in {record.currency} for subsidiary {subsidiary} "
+                                     f"(functional {sub.functional_currency}): no exchange rate source configured")
+                superseded = _superseded(record.source.system, record.settlement_id, settled)
+                posted = amount_entry(subsidiary, record, mapping, superseded=superseded,
+                                      default_date=period_end.get(record.settlement_id) or started)
+                report.suspense += posted.suspense
+                report.superseded += superseded
+                if record.final and record.settlement_id:
+                    final_ids.add(record.settlement_id)
             items.append((posted.event, list(posted.entries)))
-            report.settlements.append(summary.settlement_id)
-        for amount in parsed.amounts:
-            if amount.currency != sub.functional_currency:
-                raise ParseError(document, amount.source.line or amount.source.page,
-                                 f"amount in {amount.currency} for subsidiary {subsidiary} "
-                                 f"(functional {sub.functional_currency}): no exchange rate source configured")
-            superseded = _superseded(amount.source.system, amount.settlement_id, settled)
-            posted = amount_entry(subsidiary, amount, mapping, superseded=superseded)
-            items.append((posted.event, list(posted.entries)))
-            report.suspense += posted.suspense
-            report.superseded += superseded
-        for start in range(0, len(items), BATCH):
-            for result in post_batch(conn, items[start : start + BATCH]):
-                if result.duplicate:
-                    report.duplicates += 1
-                else:
-                    report.events += 1
-                    report.entries += len(result.entry_ids)
-        report.voided += _apply_precedence(conn, subsidiary, parsed)
+            if len(items) >= BATCH:
+                _post(conn, items, report)
+                items = []
+        _post(conn, items, report)
+        report.voided += _apply_precedence(conn, subsidiary, document, fmt, final_ids)
     return report
+
+
+def _post(conn: Connection, items: list, report: IngestReport) -> None:
+    for result in post_batch(conn, items):
+        if result.duplicate:
+            report.duplicates += 1
+        else:
+            report.events += 1
+            report.entries += len(result.entry_ids)
 
 
 def _superseded(system: str, settlement_id: str | None, settled: set[str]) -> bool:
     return system not in precedence.FLAT_FILE_SYSTEMS and settlement_id in settled
 
 
-def _apply_precedence(conn: Connection, subsidiary: str, parsed) -> int:
+def _apply_precedence(conn: Connection, subsidiary: str, document: str, fmt: str, final_ids: set[str]) -> int:
     """After a document posts: final data voids the provisional; a flat file voids all Finances data of its settlement."""
     known = precedence.known_settlements(conn, subsidiary)
     voided = 0
-    final_ids = {a.settlement_id for a in parsed.amounts if a.final and a.settlement_id}
-    final_ids |= {s.settlement_id for s in parsed.settlements if s.final}
+    flat = fmt.startswith("settlement-")
     for sid in sorted(final_ids):
         this = next((k for k in known if k.settlement_id == sid), None)
         ids = precedence.linked_ids(known, this) if this else {sid}
-        flat = parsed.format.startswith("settlement-")
-        reason = (f"superseded by settlement {sid} ({parsed.document})" if flat
-                  else f"provisional data superseded by final group {sid} ({parsed.document})")
+        reason = (f"superseded by settlement {sid} ({document})" if flat
+                  else f"provisional data superseded by final group {sid} ({document})")
         voided += precedence.void(conn, subsidiary, ids, reason, pending_only=not flat)
     return voided

@@ -55,7 +55,8 @@ def amount_key(amount: AmazonAmount) -> str:
     return amount.natural_key if amount.final else f"{amount.natural_key}:provisional"
 
 
-def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: bool = False) -> Posted:
+def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: bool = False,
+                 default_date: datetime | None = None) -> Posted:
     """One Amazon amount -> one event and its entry: clearing against the mapped account (or suspense).
 
     A superseded amount (Finances data for a settlement whose flat file is already posted) is recorded in the
@@ -64,7 +65,11 @@ def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: boo
     system = MAPPING_SYSTEM.get(amount.source.system, amount.source.system)
     rule = mapping.resolve(system, amount.triple)
     account = rule.account if rule is not None else SUSPENSE
-    when = amount.posted_at or datetime(1970, 1, 1)
+    # Some events carry no date (ServiceFeeEvent, a blank posted-date): the caller gives the settlement's end, or
+    # the moment of ingest.
+    when = amount.posted_at or default_date
+    if when is None:
+        raise ValueError(f"{amount.natural_key}: no posted date and no default date")
     dims = dict(marketplace=amount.marketplace, settlement_id=amount.settlement_id, order_id=amount.order_id,
                 sku=amount.sku, amazon_type=triple_text(amount.triple))
     if rule is not None and getattr(rule, "role", None):
@@ -78,16 +83,17 @@ def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: boo
                   money_posting(account, -amount.amount, **dims)),
         state="posted" if amount.final else "pending",
     )
-    kind = "amazon_amount" if amount.final else "amazon_amount_provisional"
+    # The kind and the input hash depend on the source alone, never on the ledger's state (superseded or not),
+    # so the same page ingested again is always a duplicate, before or after its flat file.
     event = EventDraft(
         subsidiary=subsidiary,
-        kind="amazon_amount_superseded" if superseded else kind,
+        kind="amazon_amount" if amount.final else "amazon_amount_provisional",
         occurred_at=when,
         idempotency_key=amount_key(amount),
         raw=amount.source.raw,
         source=_source(amount.source),
         content={"raw": amount.source.raw, "final": amount.final},
-        payload=amount_payload(amount),
+        payload=amount_payload(amount) | ({"superseded": True} if superseded else {}),
     )
     if superseded:
         return Posted(event, ())

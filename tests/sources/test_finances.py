@@ -52,7 +52,7 @@ class TestV0Events:
         assert triples[("AffordabilityExpenseReversalEvent", "TotalExpense", "Free")] == 1  # parts not emitted
         assert triples[("TaxWithholdingEvent", "WithheldAmount", "WithheldAmount")] == 1  # BaseAmount not emitted
         charge = doc.amounts[7]
-        assert charge.natural_key == ("finances:ChargebackEvent:444-555-3343433:2020-02-05T13:56:00.363000:"
+        assert charge.natural_key == ("finances:485734534857:ChargebackEvent:444-555-3343433:2020-02-05T13:56:00.363000:"
                                       "ShipmentItemList[4565465645646/456456465464]:ItemChargeList:Tax:0")
         assert (charge.order_id, charge.sku, charge.order_item_code, charge.quantity) == (
             "444-555-3343433", "456454455464", "4565465645646", 0)

@@ -253,7 +253,9 @@ class _Walker:
              amount: Decimal, promotion_id: str | None = None, extra: tuple[tuple[str, str], ...] = ()) -> None:
         event = ctx["event"]
         posted = ctx["posted"].isoformat() if ctx["posted"] else "-"
-        prefix = f"finances:{ctx['event_type']}:{ctx['identity']}:{posted}:{item_label}:{amount_type}:{description}"
+        group = self.group_id or event.get("FinancialEventGroupId") or "-"
+        # The group is part of the identity: two identical fee events in two groups are two facts.
+        prefix = f"finances:{group}:{ctx['event_type']}:{ctx['identity']}:{posted}:{item_label}:{amount_type}:{description}"
         k = self.seen[prefix]
         self.seen[prefix] += 1
         quantity = next((item[f] for f in ("QuantityShipped", "Quantity", "AdjustedQuantity") if item.get(f) is not None), None)

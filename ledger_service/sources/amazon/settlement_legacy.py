@@ -28,6 +28,7 @@ settlement-id and at least one money column are there; a money column that is ab
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from ledger_service.sources.amazon import text as tx
@@ -35,7 +36,7 @@ from ledger_service.sources.amazon.settlement_v2 import (
     Row, Settlements, cell_datetime, cell_decimal, cell_int, decimal_convention, is_summary, read_summary,
     read_table, split_order_id,
 )
-from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SourceRef
+from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SettlementSummary, SourceRef
 
 SYSTEM = "amazon-settlement-legacy"
 FORMAT = "settlement-legacy"
@@ -55,31 +56,52 @@ MONEY_COLUMNS: tuple[tuple[str, str | None, str, str], ...] = (
     ("other-amount", None, "other-transaction", "Other"),
 )
 AMOUNT_NAMES = tuple(column for column, *_ in MONEY_COLUMNS)
+REQUIRED = ("settlement-id", "currency", "total-amount")
+
+
+def money_columns(header: list[str], document: str) -> tuple[str, ...]:
+    """The legacy money columns this header has, in MONEY_COLUMNS order; at least one is required."""
+    present = tuple(column for column in AMOUNT_NAMES if column in header)
+    if not present:
+        raise ParseError(document, None, "header has none of the legacy money columns")
+    return present
+
+
+def convention_columns(header: list[str], document: str) -> tuple[str, ...]:
+    """The columns whose values decide the file's decimal mark (see decimal_convention)."""
+    return money_columns(header, document) + ("total-amount",)
 
 
 def parse(data: bytes, document: str, *, sha256: str | None = None, text: str | None = None) -> ParsedDocument:
     sha256 = sha256 or hashlib.sha256(data).hexdigest()
     content = text if text is not None else tx.decode(data, document)
-    header, rows = read_table(content, document, ("settlement-id", "currency", "total-amount"))
-    present = tuple(column for column in AMOUNT_NAMES if column in header)
-    if not present:
-        raise ParseError(document, None, "header has none of the legacy money columns")
-    decimal_comma = decimal_convention(rows, present + ("total-amount",))
+    header, rows = read_table(content, document, REQUIRED)
+    decimal_comma = decimal_convention(rows, convention_columns(header, document))
     settlements = Settlements(document)
-    amounts: list[AmazonAmount] = []
-    data_rows = 0
+    amounts = [record for record in records(rows, header, settlements, document, sha256, decimal_comma)
+               if isinstance(record, AmazonAmount)]
+    if not settlements.summaries:
+        raise ParseError(document, None, "no summary row")
+    return ParsedDocument(document, sha256, FORMAT, tuple(settlements.summaries), tuple(amounts),
+                          tuple(settlements.warnings()), rows=settlements.rows)
+
+
+def records(rows: Iterable[Row], header: list[str], settlements: Settlements, document: str, sha256: str,
+            decimal_comma: bool | None) -> Iterator[SettlementSummary | AmazonAmount]:
+    """Data rows (after the header) -> records one at a time, in file order; settlements tracks the state.
+
+    Shared by `parse` and the streaming reader (stream.py), so both yield the same records and the same errors.
+    """
+    present = money_columns(header, document)
     for row in rows:
         if is_summary(row, present):
             if not row.get("settlement-id"):
                 raise ParseError(document, row.line, "summary row without settlement-id")
-            settlements.open(read_summary(row, document, sha256, SYSTEM, decimal_comma))
+            summary = read_summary(row, document, sha256, SYSTEM, decimal_comma)
+            settlements.open(summary)
+            yield summary
             continue
-        data_rows += 1
-        amounts.extend(_amounts(row, settlements, document, sha256, decimal_comma))
-    if not settlements.summaries:
-        raise ParseError(document, None, "no summary row")
-    return ParsedDocument(document, sha256, FORMAT, tuple(settlements.summaries), tuple(amounts),
-                          tuple(settlements.warnings()), rows=data_rows)
+        yield from _amounts(row, settlements, document, sha256, decimal_comma)
 
 
 def _amounts(row: Row, settlements: Settlements, document: str, sha256: str,

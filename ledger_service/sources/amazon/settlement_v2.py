@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -35,6 +36,9 @@ COLUMNS = SUMMARY_COLUMNS + (
     "order-item-code", "merchant-order-item-id", "merchant-adjustment-item-id", "sku", "quantity-purchased",
     "promotion-id",
 )
+
+REQUIRED = ("settlement-id", "amount-type", "amount")
+MONEY = ("amount", "amount-type", "amount-description")  # what a summary row never has
 
 # FBA inbound shipment ids (FBA15ABC123) appear in order-id on FBAFees rows; they are not orders.
 _FBA_SHIPMENT = re.compile(r"FBA[0-9A-Z]{6,}")
@@ -57,17 +61,26 @@ def read_table(text: str, document: str, required: tuple[str, ...]) -> tuple[lis
     rows = tx.tab_rows(text)
     if not rows:
         raise ParseError(document, None, "empty document")
-    header_line, _, header = rows[0]
-    header = [name.lower() for name in header]
+    header = read_header(rows[0], document, required)
+    return header, [table_row(header, row, document) for row in rows[1:]]
+
+
+def read_header(row: tuple[int, str, list[str]], document: str, required: tuple[str, ...]) -> list[str]:
+    """The header row (a tab_rows tuple) -> lower-case column names; every required column must be there."""
+    header_line, _, cells = row
+    header = [name.lower() for name in cells]
     missing = [name for name in required if name not in header]
     if missing:
         raise ParseError(document, header_line, f"header lacks columns {', '.join(missing)}")
-    table = []
-    for line, raw, cells in rows[1:]:
-        if len(cells) != len(header):
-            raise ParseError(document, line, f"{len(cells)} columns, header has {len(header)}")
-        table.append(Row(line, raw, dict(zip(header, cells))))
-    return header, table
+    return header
+
+
+def table_row(header: list[str], row: tuple[int, str, list[str]], document: str) -> Row:
+    """One data row (a tab_rows tuple) -> Row; its column count must be the header's."""
+    line, raw, cells = row
+    if len(cells) != len(header):
+        raise ParseError(document, line, f"{len(cells)} columns, header has {len(header)}")
+    return Row(line, raw, dict(zip(header, cells)))
 
 
 def decimal_convention(rows: list[Row], columns: tuple[str, ...]) -> bool | None:
@@ -121,6 +134,11 @@ class Settlements:
         self.ordinals: Counter[str] = Counter()
         self.sums: dict[str, Decimal] = {}
 
+    @property
+    def rows(self) -> int:
+        """Data rows claimed so far."""
+        return sum(self.ordinals.values())
+
     def open(self, summary: SettlementSummary) -> None:
         self.current = summary
         self.summaries.append(summary)
@@ -173,24 +191,40 @@ def split_order_id(row: Row) -> tuple[str | None, str | None, tuple[tuple[str, s
     return order_id, shipment_id, ()
 
 
+def convention_columns(header: list[str], document: str) -> tuple[str, ...]:
+    """The columns whose values decide the file's decimal mark (see decimal_convention)."""
+    return ("amount", "total-amount")
+
+
 def parse(data: bytes, document: str, *, sha256: str | None = None, text: str | None = None) -> ParsedDocument:
     sha256 = sha256 or hashlib.sha256(data).hexdigest()
     content = text if text is not None else tx.decode(data, document)
-    _, rows = read_table(content, document, ("settlement-id", "amount-type", "amount"))
-    decimal_comma = decimal_convention(rows, ("amount", "total-amount"))
+    header, rows = read_table(content, document, REQUIRED)
+    decimal_comma = decimal_convention(rows, convention_columns(header, document))
     settlements = Settlements(document)
-    amounts: list[AmazonAmount] = []
-    for row in rows:
-        if is_summary(row, ("amount", "amount-type", "amount-description")):
-            if not row.get("settlement-id"):
-                raise ParseError(document, row.line, "summary row without settlement-id")
-            settlements.open(read_summary(row, document, sha256, SYSTEM, decimal_comma))
-            continue
-        amounts.append(_amount(row, settlements, document, sha256, decimal_comma))
+    amounts = [record for record in records(rows, header, settlements, document, sha256, decimal_comma)
+               if isinstance(record, AmazonAmount)]
     if not settlements.summaries:
         raise ParseError(document, None, "no summary row")
     return ParsedDocument(document, sha256, FORMAT, tuple(settlements.summaries), tuple(amounts),
                           tuple(settlements.warnings()), rows=len(amounts))
+
+
+def records(rows: Iterable[Row], header: list[str], settlements: Settlements, document: str, sha256: str,
+            decimal_comma: bool | None) -> Iterator[SettlementSummary | AmazonAmount]:
+    """Data rows (after the header) -> records one at a time, in file order; settlements tracks the state.
+
+    Shared by `parse` and the streaming reader (stream.py), so both yield the same records and the same errors.
+    """
+    for row in rows:
+        if is_summary(row, MONEY):
+            if not row.get("settlement-id"):
+                raise ParseError(document, row.line, "summary row without settlement-id")
+            summary = read_summary(row, document, sha256, SYSTEM, decimal_comma)
+            settlements.open(summary)
+            yield summary
+            continue
+        yield _amount(row, settlements, document, sha256, decimal_comma)
 
 
 def _amount(row: Row, settlements: Settlements, document: str, sha256: str, decimal_comma: bool | None) -> AmazonAmount:

@@ -37,14 +37,21 @@ def _japanese(text: str) -> int:
 
 
 def decode(data: bytes, document: str) -> str:
-    """Bytes -> text. UTF-8 (with or without BOM) strictly first, then the better of cp1252 and Shift_JIS.
+    """Bytes -> text. UTF-8 (with or without BOM) strictly first, then the better of cp1252 and Shift_JIS."""
+    return decode_with(data, document)[0]
+
+
+def decode_with(data: bytes, document: str) -> tuple[str, str]:
+    """(text, encoding) for `decode`: encoding is "utf-8-sig", "cp1252" or "shift_jis".
+
+    A streaming reader detects the encoding on a sample of complete lines and decodes the rest line by line.
 
     Strict UTF-8 almost never accepts cp1252 or Shift_JIS bytes by accident, so it goes first. Between cp1252 and
     Shift_JIS both often decode without error; we choose by what the text looks like (Japanese characters in the
     Shift_JIS reading and C1 punctuation in the cp1252 reading, versus accented Latin letters).
     """
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8-sig"
     except UnicodeDecodeError:
         pass
     readings: dict[str, str] = {}
@@ -56,11 +63,66 @@ def decode(data: bytes, document: str) -> str:
     if not readings:
         raise ParseError(document, None, "cannot decode: not UTF-8, cp1252 or Shift_JIS")
     if len(readings) == 1:
-        return next(iter(readings.values()))
+        encoding, text = next(iter(readings.items()))
+        return text, encoding
     as_cp1252, as_sjis = readings["cp1252"], readings["shift_jis"]
-    if _japanese(as_sjis) and _c1_marks(as_cp1252) > _latin_letters(as_cp1252):
-        return as_sjis
-    return as_cp1252
+    if _prefers_shift_jis(_japanese(as_sjis), _c1_marks(as_cp1252), _latin_letters(as_cp1252)):
+        return as_sjis, "shift_jis"
+    return as_cp1252, "cp1252"
+
+
+def _prefers_shift_jis(japanese: int, c1_marks: int, latin_letters: int) -> bool:
+    return bool(japanese) and c1_marks > latin_letters
+
+
+ENCODINGS = ("utf-8-sig", "cp1252", "shift_jis")
+
+
+class EncodingDetector:
+    """decode_with's choice of encoding, made from a document fed piece by piece (e.g. line by line).
+
+    Pieces must be fed in order and each must end where the document has a b"\n" (or at its end). None of the
+    three encodings has 0x0A inside a multibyte character, so a document decodes in an encoding exactly when each
+    of its pieces does, and the counts the choice rests on are sums over characters: `encoding()` after the
+    last piece equals decode_with(whole document)[1], without holding the document in memory.
+    """
+
+    def __init__(self) -> None:
+        self.valid = dict.fromkeys(ENCODINGS, True)
+        self._japanese = self._c1_marks = self._latin_letters = 0
+        self._first = True
+
+    def feed(self, piece: bytes) -> dict[str, str]:
+        """The piece read in every encoding still possible (encoding -> text); updates the evidence."""
+        first, self._first = self._first, False
+        live = [encoding for encoding in ENCODINGS if self.valid[encoding]]
+        if piece.isascii():  # the same text in all three; no evidence for or against any
+            text = piece.decode("ascii")
+            return dict.fromkeys(live, text)
+        readings: dict[str, str] = {}
+        for encoding in live:
+            codec = "utf-8" if encoding == "utf-8-sig" and not first else encoding
+            try:
+                readings[encoding] = piece.decode(codec)
+            except UnicodeDecodeError:
+                self.valid[encoding] = False
+        if "cp1252" in readings and "shift_jis" in readings:
+            self._japanese += _japanese(readings["shift_jis"])
+            self._c1_marks += _c1_marks(readings["cp1252"])
+            self._latin_letters += _latin_letters(readings["cp1252"])
+        return readings
+
+    def encoding(self, document: str) -> str:
+        """The encoding decode_with would choose for everything fed so far."""
+        if self.valid["utf-8-sig"]:
+            return "utf-8-sig"
+        if not (self.valid["cp1252"] or self.valid["shift_jis"]):
+            raise ParseError(document, None, "cannot decode: not UTF-8, cp1252 or Shift_JIS")
+        if not (self.valid["cp1252"] and self.valid["shift_jis"]):
+            return "cp1252" if self.valid["cp1252"] else "shift_jis"
+        if _prefers_shift_jis(self._japanese, self._c1_marks, self._latin_letters):
+            return "shift_jis"
+        return "cp1252"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -222,11 +284,14 @@ def tab_rows(text: str) -> list[tuple[int, str, list[str]]]:
 
     Only the line break is removed before splitting, never tabs: trailing empty cells are real columns.
     """
-    rows = []
     # split on "\n" only: str.splitlines also breaks on form feeds and U+2028, which would shift line numbers.
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.rstrip("\r")
-        if not line.strip():
-            continue
-        rows.append((number, line, [cell.strip() for cell in line.split("\t")]))
-    return rows
+    rows = (tab_row(number, line) for number, line in enumerate(text.split("\n"), start=1))
+    return [row for row in rows if row is not None]
+
+
+def tab_row(number: int, line: str) -> tuple[int, str, list[str]] | None:
+    """One physical line (without its "\n") -> (line number, raw line, stripped cells), or None when blank."""
+    line = line.rstrip("\r")
+    if not line.strip():
+        return None
+    return number, line, [cell.strip() for cell in line.split("\t")]
