@@ -46,11 +46,7 @@ def reverse(engine: Engine, entry_id: int, reason: str, on: date | None = None,
 
 def load_entry(conn: Connection, entry_id: int) -> EntryDraft:
     """Rebuild the draft of a stored entry (exact amounts, functional amounts included)."""
-    row = conn.execute(select(entries).where(entries.c.id == entry_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"entry {entry_id} does not exist")
-    sub = get_subsidiary(conn, row["subsidiary"])
-    exp, fexp = currency_exponent(row["currency"]), currency_exponent(sub.functional_currency)
+    row, _sub, exp, fexp = _entry_header(conn, entry_id)
     result = []
     for p in _posting_rows(conn, [entry_id]):
         units = p["cost_per_unit"] is not None
@@ -66,6 +62,15 @@ def load_entry(conn: Connection, entry_id: int) -> EntryDraft:
         ))
     return EntryDraft(row["subsidiary"], row["effective_date"], row["currency"], row["description"],
                       tuple(result), Decimal(row["rate"]), row["state"], row["reverses_entry_id"], row["reason"])
+
+
+def _entry_header(conn: Connection, entry_id: int):
+    """The entry row, its subsidiary, and the exponents of its currency and of the functional currency."""
+    row = conn.execute(select(entries).where(entries.c.id == entry_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"entry {entry_id} does not exist")
+    sub = get_subsidiary(conn, row["subsidiary"])
+    return row, sub, currency_exponent(row["currency"]), currency_exponent(sub.functional_currency)
 
 
 def _extra(text: str | None) -> tuple:
@@ -85,11 +90,7 @@ def _posting_rows(conn: Connection, entry_ids: list[int]) -> list[dict]:
 
 def entry_view(conn: Connection, entry_id: int) -> dict:
     """An entry as the API shows it: postings, source event, links (reverses / reversed by)."""
-    row = conn.execute(select(entries).where(entries.c.id == entry_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"entry {entry_id} does not exist")
-    sub = get_subsidiary(conn, row["subsidiary"])
-    exp, fexp = currency_exponent(row["currency"]), currency_exponent(sub.functional_currency)
+    row, sub, exp, fexp = _entry_header(conn, entry_id)
     event = conn.execute(
         select(events.c.id, events.c.kind, events.c.idempotency_key, events.c.source_system,
                events.c.source_document, events.c.source_line, events.c.source_page).where(events.c.id == row["event_id"])

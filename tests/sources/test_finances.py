@@ -4,7 +4,6 @@ import json
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 

@@ -27,14 +27,13 @@ settlement-id and at least one money column are there; a money column that is ab
 
 from __future__ import annotations
 
-import hashlib
+import sys
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from ledger_service.sources.amazon import text as tx
 from ledger_service.sources.amazon.settlement_v2 import (
-    Row, Settlements, cell_datetime, cell_decimal, cell_int, decimal_convention, is_summary, read_summary,
-    read_table, split_order_id,
+    Row, Settlements, cell_datetime, cell_decimal, cell_int, is_summary, parse_flat_file, read_summary,
+    split_order_id,
 )
 from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SettlementSummary, SourceRef
 
@@ -73,17 +72,7 @@ def convention_columns(header: list[str], document: str) -> tuple[str, ...]:
 
 
 def parse(data: bytes, document: str, *, sha256: str | None = None, text: str | None = None) -> ParsedDocument:
-    sha256 = sha256 or hashlib.sha256(data).hexdigest()
-    content = text if text is not None else tx.decode(data, document)
-    header, rows = read_table(content, document, REQUIRED)
-    decimal_comma = decimal_convention(rows, convention_columns(header, document))
-    settlements = Settlements(document)
-    amounts = [record for record in records(rows, header, settlements, document, sha256, decimal_comma)
-               if isinstance(record, AmazonAmount)]
-    if not settlements.summaries:
-        raise ParseError(document, None, "no summary row")
-    return ParsedDocument(document, sha256, FORMAT, tuple(settlements.summaries), tuple(amounts),
-                          tuple(settlements.warnings()), rows=settlements.rows)
+    return parse_flat_file(sys.modules[__name__], data, document, sha256=sha256, text=text)
 
 
 def records(rows: Iterable[Row], header: list[str], settlements: Settlements, document: str, sha256: str,

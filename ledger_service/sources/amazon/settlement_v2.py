@@ -16,6 +16,7 @@ one is worse than none.
 from __future__ import annotations
 
 import hashlib
+import sys
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -197,17 +198,22 @@ def convention_columns(header: list[str], document: str) -> tuple[str, ...]:
 
 
 def parse(data: bytes, document: str, *, sha256: str | None = None, text: str | None = None) -> ParsedDocument:
+    return parse_flat_file(sys.modules[__name__], data, document, sha256=sha256, text=text)
+
+
+def parse_flat_file(layout, data: bytes, document: str, *, sha256: str | None, text: str | None) -> ParsedDocument:
+    """Parse a whole flat file with a layout module (this one, or settlement_legacy): the same steps for both."""
     sha256 = sha256 or hashlib.sha256(data).hexdigest()
     content = text if text is not None else tx.decode(data, document)
-    header, rows = read_table(content, document, REQUIRED)
-    decimal_comma = decimal_convention(rows, convention_columns(header, document))
+    header, rows = read_table(content, document, layout.REQUIRED)
+    decimal_comma = decimal_convention(rows, layout.convention_columns(header, document))
     settlements = Settlements(document)
-    amounts = [record for record in records(rows, header, settlements, document, sha256, decimal_comma)
+    amounts = [record for record in layout.records(rows, header, settlements, document, sha256, decimal_comma)
                if isinstance(record, AmazonAmount)]
     if not settlements.summaries:
         raise ParseError(document, None, "no summary row")
-    return ParsedDocument(document, sha256, FORMAT, tuple(settlements.summaries), tuple(amounts),
-                          tuple(settlements.warnings()), rows=len(amounts))
+    return ParsedDocument(document, sha256, layout.FORMAT, tuple(settlements.summaries), tuple(amounts),
+                          tuple(settlements.warnings()), rows=settlements.rows)
 
 
 def records(rows: Iterable[Row], header: list[str], settlements: Settlements, document: str, sha256: str,
