@@ -207,8 +207,12 @@ def _ingest_files(files: list[Path], subsidiary: str, fmt: Format, **kwargs) -> 
             failed.append({"document": str(path), "error": exc.message if isinstance(exc, LedgerError) else str(exc)})
     emit({"files": reports, "failed": failed}, fmt, rows=reports, title=f"ingested into {subsidiary}",
          columns=["document", "format", "rows", "events", "entries", "duplicates", "suspense", "superseded", "voided"])
-    for f in failed if fmt == Format.table else []:
-        errors.print(f"[red]rejected[/red] {f['error']} (nothing from this file was posted)")
+    if fmt == Format.table:
+        for r in reports:
+            for warning in r["warnings"]:
+                errors.print(f"[yellow]warning[/yellow] {r['document']}: {warning}")
+        for f in failed:
+            errors.print(f"[red]rejected[/red] {f['error']} (nothing from this file was posted)")
     return not failed
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 # No emoji (":bank:" is part of Assets:Bank:Operating) and no guessing of highlights in figures.
 _WIDTH = None if sys.stdout.isatty() else 160  # piped output: do not crop to 80 columns
 console = Console(emoji=False, highlight=False, width=_WIDTH)
-errors = Console(stderr=True, emoji=False, highlight=False)
+errors = Console(stderr=True, emoji=False, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
 class Format(str, Enum):

@@ -68,3 +68,29 @@ def test_subsidiaries_add_and_list(cli):
     again = cli("subsidiaries", "add", "DE", "--currency", "EUR")
     assert again.exit_code == 1 and "already exists" in again.output
     assert cli("subsidiaries", "add", "FR", "--currency", "XYZ").exit_code == 1
+
+
+def test_ingest_reconcile_exceptions_and_a_rejected_file(cli, tmp_path):
+    from tests.ingest.test_ingest import SAMPLE
+
+    result = cli("ingest", str(SAMPLE), "-s", "US", "--format", "json")
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.output)["files"]
+    assert (report["rows"], report["events"], report["suspense"]) == (23, 24, 0)
+    [s] = json.loads(cli("reconcile", "settlements", "-s", "US", "--format", "json").output)
+    assert {k: s[k] for k in ("settlement_id", "currency", "total_amount", "rows_sum", "clearing", "deposit",
+                              "status")} == {
+        "settlement_id": "28471003921", "currency": "USD", "total_amount": "582.89", "rows_sum": "582.89",
+        "clearing": "0.00", "deposit": "582.89", "status": "reconciled"}
+    g2n = json.loads(cli("report", "gross-to-net", "-s", "US", "--format", "json").output)
+    assert g2n["currencies"][0]["difference"] == "0.00"
+    assert json.loads(cli("exceptions", "-s", "US", "--format", "json").output) == []
+
+    bad = tmp_path / "bad.txt"
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace("\t129.99\t", "\t12x.99\t")
+    bad.write_text("\n".join(lines), encoding="utf-8")
+    rejected = cli("ingest", str(bad), "-s", "US")
+    assert rejected.exit_code == 1
+    assert "bad.txt:3: amount: unrecognised amount" in rejected.output
+    assert "nothing from this file was posted" in rejected.output
