@@ -126,5 +126,8 @@ def account_ids(conn: Connection, subsidiary: str) -> dict[str, int]:
     return {r.name: r.id for r in rows}
 
 
-def commodity_kinds(conn: Connection) -> dict[str, tuple[str, int]]:
-    return {r.code: (r.kind, r.exponent) for r in conn.execute(select(commodities))}
+def commodity_kinds(conn: Connection, codes: list[str] | None = None) -> dict[str, tuple[str, int]]:
+    query = select(commodities)
+    if codes is not None:
+        query = query.where(commodities.c.code.in_(codes))
+    return {r.code: (r.kind, r.exponent) for r in conn.execute(query)}

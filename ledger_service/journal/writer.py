@@ -86,9 +86,9 @@ def post_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[Entr
     for i, event, drafts in fresh:
         ctx = context[event.subsidiary]
         seq, prev = heads[event.subsidiary]
-        erow = _event_row(event, seq + 1, recorded_at)
+        erow = _event_row(event, seq + 1, recorded_at, seen[(event.subsidiary, event.idempotency_key)][1])
         e_rows = [_entry_row(d) for d in drafts]
-        p_rows = [[_posting_row(d, p, ctx) for p in d.postings] for d in drafts]
+        p_rows = [[_posting_row(d, p, ctx, currency_exponent(d.currency)) for p in d.postings] for d in drafts]
         erow["prev_hash"] = prev
         erow["hash"] = chain_hash(prev, chain_record(erow, e_rows, p_rows))
         heads[event.subsidiary] = (seq + 1, erow["hash"])
@@ -217,7 +217,6 @@ def _check_reversals(conn: Connection, drafts: list[EntryDraft]) -> None:
 
 
 def _ensure_commodities(conn: Connection, drafts: list[EntryDraft]) -> None:
-    have = commodity_kinds(conn)
     wanted: dict[str, str] = {}
     for d in drafts:
         wanted[d.currency] = "currency"
@@ -226,6 +225,7 @@ def _ensure_commodities(conn: Connection, drafts: list[EntryDraft]) -> None:
                 if wanted.get(p.commodity) == "currency":
                     raise Invalid(f"sku {p.commodity!r} collides with a currency code")
                 wanted[p.commodity] = "units"
+    have = commodity_kinds(conn, list(wanted))
     for code, kind in wanted.items():
         if code in have:
             if have[code][0] != kind:
@@ -234,7 +234,7 @@ def _ensure_commodities(conn: Connection, drafts: list[EntryDraft]) -> None:
             ensure_commodity(conn, code, kind)
 
 
-def _event_row(event: EventDraft, seq: int, recorded_at) -> dict:
+def _event_row(event: EventDraft, seq: int, recorded_at, input_hash: str) -> dict:
     return {
         "subsidiary": event.subsidiary,
         "seq": seq,
@@ -242,7 +242,7 @@ def _event_row(event: EventDraft, seq: int, recorded_at) -> dict:
         "occurred_at": naive_utc(event.occurred_at),
         "recorded_at": recorded_at,
         "idempotency_key": event.idempotency_key,
-        "input_hash": event.input_hash,
+        "input_hash": input_hash,
         "source_system": event.source.system,
         # nullable text is None, never "": one stored form on both engines (see store.bulk)
         "source_document": event.source.document or None,
@@ -267,19 +267,23 @@ def _entry_row(d: EntryDraft) -> dict:
     }
 
 
-def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> dict:
-    exp = currency_exponent(d.currency)
-    extra = {k: v for k, v in p.dimensions if k not in DIMENSIONS}
+def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext, exp: int) -> dict:
     named = dict(p.dimensions)
+    extra = {k: v for k, v in named.items() if k not in DIMENSIONS} if len(named) > 0 else None
+    amount = to_minor(p.amount, exp)
     return {
         "account": p.account,
         "account_id": ctx.account_id(p.account),
         "commodity": p.commodity if p.is_units else d.currency,
-        "quantity": to_minor(p.units, 0, "units") if p.is_units else to_minor(p.amount, exp),
+        "quantity": to_minor(p.units, 0, "units") if p.is_units else amount,
         "cost_per_unit": None if p.cost_per_unit is None else format(p.cost_per_unit, "f"),
-        "amount": to_minor(p.amount, exp),
+        "amount": amount,
         "functional_amount": to_minor(p.functional_amount, ctx.functional_exponent, "functional amount"),
-        **{name: named.get(name) for name in DIMENSIONS},
+        "marketplace": named.get("marketplace"),
+        "settlement_id": named.get("settlement_id"),
+        "order_id": named.get("order_id"),
+        "sku": named.get("sku"),
+        "location": named.get("location"),
         "dimensions": canonical_json(extra) if extra else None,
     }
 

@@ -13,7 +13,7 @@ import io
 from datetime import date, datetime
 from typing import Sequence
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, Date, DateTime, Table, func, select, text
 
 
 def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
@@ -39,12 +39,24 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         placeholders = ", ".join("?" for _ in columns)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
-            cursor.executemany(
-                f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
-                [tuple(_sqlite_value(v) for v in row) for row in rows],
-            )
+            cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
+                               _sqlite_rows(table, columns, rows))
         finally:
             cursor.close()
+
+
+def _sqlite_rows(table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> Sequence[Sequence]:
+    """Convert only the date and time columns (found once by position): most rows need no conversion at all."""
+    temporal = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, (Date, DateTime))]
+    if not temporal:
+        return rows
+    out = []
+    for row in rows:
+        row = list(row)
+        for i in temporal:
+            row[i] = _sqlite_value(row[i])
+        out.append(row)
+    return out
 
 
 def _sqlite_value(value: object) -> object:
@@ -88,6 +100,6 @@ def upsert_add(conn: Connection, table: Table, keys: Sequence[str], values: Sequ
         else:
             placeholders = ", ".join("?" for _ in (*keys, *values))
             cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders}) {conflict}",
-                               [tuple(_sqlite_value(v) for v in row) for row in rows])
+                               _sqlite_rows(table, (*keys, *values), rows))
     finally:
         cursor.close()
