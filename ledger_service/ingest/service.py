@@ -1,7 +1,7 @@
-"""Ingest one document: parse it whole, post it in one transaction, report what happened.
+"""Ingest one document: parse it (settlement flat files are streamed), post it in one transaction, report.
 
-A file with a bad row posts nothing (the parser raises ParseError naming file:line before anything is written;
-a posting error rolls the whole file back). The same file again changes nothing (natural keys). A closed
+A file with a bad row posts nothing: records are posted in batches, but all inside one database transaction, so
+a ParseError naming file:line (or a posting error) anywhere in the file rolls the whole file back. The same file again changes nothing (natural keys). A closed
 settlement supersedes what Finances data posted for it (see precedence.py), so nothing is counted twice.
 """
 
@@ -92,11 +92,10 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
                 superseded = _superseded(record.source.system, record.settlement_id, settled)
                 posted = amount_entry(subsidiary, record, mapping, superseded=superseded,
                                       default_date=period_end.get(record.settlement_id) or started)
-                report.suspense += posted.suspense
                 report.superseded += superseded
                 if record.final and record.settlement_id:
                     final_ids.add(record.settlement_id)
-            items.append((posted.event, list(posted.entries)))
+            items.append((posted.event, list(posted.entries), posted.suspense))
             if len(items) >= BATCH:
                 _post(conn, items, report)
                 items = []
@@ -106,12 +105,14 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
 
 
 def _post(conn: Connection, items: list, report: IngestReport) -> None:
-    for result in post_batch(conn, items):
+    results = post_batch(conn, [(event, entries) for event, entries, _ in items])
+    for (_, _, suspense), result in zip(items, results):
         if result.duplicate:
             report.duplicates += 1
         else:
             report.events += 1
             report.entries += len(result.entry_ids)
+            report.suspense += suspense  # rows newly put in suspense (not those already in the log)
 
 
 def _superseded(system: str, settlement_id: str | None, settled: set[str]) -> bool:

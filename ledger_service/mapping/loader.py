@@ -16,6 +16,7 @@ Layout read (all TOML, via tomllib):
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -166,4 +167,18 @@ def load_mapping(accounts_dir: Path, subsidiary: str) -> Mapping:
 
     defaults = _parse_rules(default.get("mapping", []), default_path, "mappings/amazon.toml", accounts, promotion_account)
     overrides = _parse_rules(own.get("mapping", []), subsidiary_path, subsidiary_shown, accounts, promotion_account)
-    return Mapping(subsidiary=subsidiary, overrides=overrides, defaults=defaults, promotions=promotions)
+    return Mapping(subsidiary=subsidiary, overrides=overrides, defaults=defaults, promotions=promotions,
+                   vat_included_rate=_vat_rate(settings, subsidiary_path))
+
+
+def _vat_rate(settings: dict, path: Path) -> Decimal | None:
+    text = settings.get("vat_included_rate")
+    if text is None:
+        return None
+    try:
+        rate = Decimal(str(text))
+    except InvalidOperation:
+        rate = Decimal(-1)
+    if isinstance(text, float) or not (0 < rate < 1):
+        raise MappingError(f'{path}: [settings] vat_included_rate = {text!r}; give a decimal string such as "0.20"')
+    return rate

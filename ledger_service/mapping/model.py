@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Mapping as AbstractMapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 
 ANY = "*"
@@ -102,6 +103,9 @@ class Mapping:
     overrides: tuple[MappingRule, ...]
     defaults: tuple[MappingRule, ...]
     promotions: str = "contra_revenue"
+    # Where marketplace prices include VAT and Amazon reports no tax row (amazon.co.uk without VCS), the VAT rate to
+    # carve out of revenue, refunds and promotions; None where prices are net of tax.
+    vat_included_rate: Decimal | None = None
     _layers: tuple[AbstractMapping[_Key, MappingRule], ...] = field(
         init=False, repr=False, compare=False, hash=False
     )

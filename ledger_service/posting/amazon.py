@@ -9,7 +9,7 @@ Signs follow Amazon: a positive amount is owed to the seller, so clearing is deb
 account credited (a sale credits revenue; a fee, being negative, debits its expense).
 
 Finances events from an open event group are provisional: their entries post as `pending`. The closed settlement
-(flat file or closed group) posts final entries, and `voids_for` lists the pending entries it supersedes.
+(flat file or closed group) posts final entries; ingest.precedence reverses what they supersede.
 
 Pure: no I/O. The caller (ingest.service) supplies the mapping and writes what these functions return.
 """
@@ -18,14 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
+from ledger_service.errors import Invalid
 from ledger_service.eventlog.model import EventDraft, Source, sha256_hex
 from ledger_service.journal.model import EntryDraft, money_posting
+from ledger_service.money import round_money
 from ledger_service.sources.model import AmazonAmount, SettlementSummary, posted_day
 
 CLEARING = "Assets:Amazon:Clearing"
 SUSPENSE = "Assets:Suspense:Amazon"
 BANK = "Assets:Bank:Operating"
+VAT = "Liabilities:Tax:VAT"
+VAT_INCLUSIVE_ROLES = ("revenue", "contra_revenue", "promotion")
 
 MAPPING_SYSTEM = {
     "amazon-settlement-v2": "settlement",
@@ -69,18 +74,23 @@ def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: boo
     # the moment of ingest.
     when = amount.posted_at or default_date
     if when is None:
-        raise ValueError(f"{amount.natural_key}: no posted date and no default date")
+        raise Invalid(f"{amount.natural_key}: no posted date and no default date")
     dims = dict(marketplace=amount.marketplace, settlement_id=amount.settlement_id, order_id=amount.order_id,
                 sku=amount.sku, amazon_type=triple_text(amount.triple))
     if rule is not None and getattr(rule, "role", None):
         dims["role"] = rule.role
+    postings = [money_posting(CLEARING, amount.amount, **{k: v for k, v in dims.items() if k != "role"}),
+                money_posting(account, -amount.amount, **dims)]
+    vat = _included_vat(amount, rule, mapping)
+    if vat:  # VAT inside a VAT-inclusive price is owed to the tax authority, never revenue
+        postings[1] = money_posting(account, -(amount.amount - vat), **dims)
+        postings.append(money_posting(VAT, -vat, **{**dims, "role": "tax"}))
     entry = EntryDraft(
         subsidiary=subsidiary,
         date=posted_day(when),
         currency=amount.currency,
         description=f"{triple_text(amount.triple)}" + (f" {amount.order_id}" if amount.order_id else ""),
-        postings=(money_posting(CLEARING, amount.amount, **{k: v for k, v in dims.items() if k != "role"}),
-                  money_posting(account, -amount.amount, **dims)),
+        postings=tuple(postings),
         state="posted" if amount.final else "pending",
     )
     # The kind and the input hash depend on the source alone, never on the ledger's state (superseded or not),
@@ -98,6 +108,14 @@ def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: boo
     if superseded:
         return Posted(event, ())
     return Posted(event, (entry,), suspense=rule is None)
+
+
+def _included_vat(amount: AmazonAmount, rule, mapping) -> Decimal:
+    """The VAT inside a VAT-inclusive sale, refund or promotion: amount x rate / (1 + rate), rounded once."""
+    rate = getattr(mapping, "vat_included_rate", None)
+    if rule is None or rate is None or rule.role not in VAT_INCLUSIVE_ROLES:
+        return Decimal(0)
+    return round_money(amount.amount * rate / (1 + rate), amount.currency)
 
 
 def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: bool = False) -> Posted:
