@@ -22,9 +22,12 @@ from ledger_service.settings import Settings
 from ledger_service.sources.amazon import parse_document
 from ledger_service.sources.amazon.stream import open_settlement_file
 from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary
+from ledger_service.store.bulk import refresh_statistics
 from ledger_service.store.engine import write_transaction
+from ledger_service.store.tables import entries, events, postings
 
 BATCH = 2000
+ANALYZE_FROM = 20_000  # events written in one ingest before the planner's statistics are refreshed
 
 
 @dataclass
@@ -40,9 +43,10 @@ class IngestReport:
     voided: int = 0  # entries reversed because final or flat-file data superseded them
     settlements: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    analyzed_at: int = field(default=0, repr=False)
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "analyzed_at"}
 
 
 def ingest_file(engine: Engine, path: Path, subsidiary: str, settings: Settings | None = None, **kwargs) -> IngestReport:
@@ -105,6 +109,10 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
 
 
 def _post(conn: Connection, items: list, report: IngestReport) -> None:
+    if report.events >= ANALYZE_FROM and report.events >= 4 * report.analyzed_at:
+        # The tables have grown fourfold inside this transaction: refresh the planner's view (see bulk.py).
+        refresh_statistics(conn, (events, entries, postings))
+        report.analyzed_at = report.events
     results = post_batch(conn, [(event, entries) for event, entries, _ in items])
     for (_, _, suspense), result in zip(items, results):
         if result.duplicate:

@@ -103,3 +103,16 @@ def upsert_add(conn: Connection, table: Table, keys: Sequence[str], values: Sequ
                                _sqlite_rows(table, (*keys, *values), rows))
     finally:
         cursor.close()
+
+
+def refresh_statistics(conn: Connection, tables: Sequence[Table]) -> None:
+    """ANALYZE inside a long write transaction (PostgreSQL): its own uncommitted rows count as live in the sample.
+
+    Autovacuum cannot see rows a transaction has not committed, so while one transaction writes a million rows the
+    planner still believes the tables are nearly empty and picks plans (a scan of every event of the subsidiary to
+    check idempotency keys) whose cost grows with every batch. Refreshing the statistics as the tables grow keeps
+    the lookups on the unique index.
+    """
+    if conn.dialect.name == "postgresql":
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table.name}")
