@@ -32,8 +32,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from ledger_service.sources.amazon.settlement_v2 import (
-    Row, Settlements, cell_datetime, cell_decimal, cell_int, is_summary, parse_flat_file, read_summary,
-    split_order_id,
+    Row, Settlements, cell_datetime, cell_decimal, cell_int, open_summary, parse_flat_file, split_order_id,
 )
 from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SettlementSummary, SourceRef
 
@@ -83,14 +82,11 @@ def records(rows: Iterable[Row], header: list[str], settlements: Settlements, do
     """
     present = money_columns(header, document)
     for row in rows:
-        if is_summary(row, present):
-            if not row.get("settlement-id"):
-                raise ParseError(document, row.line, "summary row without settlement-id")
-            summary = read_summary(row, document, sha256, SYSTEM, decimal_comma)
-            settlements.open(summary)
+        summary = open_summary(row, present, settlements, document, sha256, SYSTEM, decimal_comma)
+        if summary is not None:
             yield summary
-            continue
-        yield from _amounts(row, settlements, document, sha256, decimal_comma)
+        else:
+            yield from _amounts(row, settlements, document, sha256, decimal_comma)
 
 
 def _amounts(row: Row, settlements: Settlements, document: str, sha256: str,

@@ -223,14 +223,23 @@ def records(rows: Iterable[Row], header: list[str], settlements: Settlements, do
     Shared by `parse` and the streaming reader (stream.py), so both yield the same records and the same errors.
     """
     for row in rows:
-        if is_summary(row, MONEY):
-            if not row.get("settlement-id"):
-                raise ParseError(document, row.line, "summary row without settlement-id")
-            summary = read_summary(row, document, sha256, SYSTEM, decimal_comma)
-            settlements.open(summary)
+        summary = open_summary(row, MONEY, settlements, document, sha256, SYSTEM, decimal_comma)
+        if summary is not None:
             yield summary
-            continue
-        yield _amount(row, settlements, document, sha256, decimal_comma)
+        else:
+            yield _amount(row, settlements, document, sha256, decimal_comma)
+
+
+def open_summary(row: Row, money_columns: tuple[str, ...], settlements: Settlements, document: str, sha256: str,
+                 system: str, decimal_comma: bool | None) -> SettlementSummary | None:
+    """The summary a row opens (and the settlement it starts), or None for a data row. Shared by both layouts."""
+    if not is_summary(row, money_columns):
+        return None
+    if not row.get("settlement-id"):
+        raise ParseError(document, row.line, "summary row without settlement-id")
+    summary = read_summary(row, document, sha256, system, decimal_comma)
+    settlements.open(summary)
+    return summary
 
 
 def _amount(row: Row, settlements: Settlements, document: str, sha256: str, decimal_comma: bool | None) -> AmazonAmount:
