@@ -16,7 +16,7 @@ from ledger_service.balances.queries import balances_view, trial_balance
 from ledger_service.chart.loader import accounts_for, load_chart
 from ledger_service.chart.model import Subsidiary
 from ledger_service.chart.service import add_subsidiary
-from ledger_service.journal.model import EntryDraft, money_posting
+from ledger_service.journal.model import EntryDraft, money_posting, units_posting
 from ledger_service.journal.service import post, reverse
 from ledger_service.settings import REPO_ROOT
 from ledger_service.store.engine import write_transaction
@@ -33,6 +33,9 @@ entry_strategy = st.tuples(
     st.integers(min_value=0, max_value=60),  # day offset
     st.sampled_from(["USD", "EUR"]),
     st.lists(st.tuples(st.sampled_from(ACCOUNTS), cents), min_size=1, max_size=5),
+    # units of a SKU moving between two inventory states at cost (units, cost in cents), or none
+    st.one_of(st.none(), st.tuples(st.integers(min_value=-500, max_value=500).filter(bool),
+                                   st.integers(min_value=1, max_value=99_999))),
 )
 ops = st.lists(st.one_of(st.tuples(st.just("post"), entry_strategy),
                          st.tuples(st.just("reverse"), st.integers(min_value=0, max_value=50))), min_size=1, max_size=12)
@@ -45,19 +48,28 @@ def new_subsidiary(engine) -> str:
     return code
 
 
-def make_entry(sub, day, currency, lines):
+def make_entry(sub, day, currency, lines, units=None):
     postings = [money_posting(a, Decimal(c) / 100) for a, c in lines]
+    if units is not None:  # a state change of inventory: balanced in units and in value by itself
+        n, cost = Decimal(units[0]), Decimal(units[1]) / 100
+        postings += [units_posting("Assets:Inventory:FBA:Available", "SKU-P", n, cost, currency),
+                     units_posting("Assets:Inventory:FBA:Inbound", "SKU-P", -n, cost, currency)]
     total = sum(Decimal(c) for _, c in lines) / 100
     postings.append(money_posting("Equity:OpeningBalances", -total))  # closes the entry; may be a zero posting
     rate = Decimal("1") if currency == "USD" else Decimal("1.0837")
     return EntryDraft(sub, date(2026, 1, 1) + timedelta(days=day), currency, "random", tuple(postings), rate=rate)
 
 
+def _key(p, entry) -> tuple:
+    """Units of one SKU held at costs in two currencies are two balances, as in the ledger."""
+    return (p.account, p.commodity or entry.currency, entry.currency if p.is_units else None)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=ops)
 def test_random_journals_keep_every_invariant(engine, operations):
     sub = new_subsidiary(engine)
-    fold: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # (account, commodity) -> balance, by hand
+    fold: dict[tuple, Decimal] = defaultdict(Decimal)  # (account, commodity, cost currency) -> balance, by hand
     posted: list[tuple[int, EntryDraft]] = []
     reversed_ids: set[int] = set()
     for n, (kind, arg) in enumerate(operations):
@@ -66,7 +78,7 @@ def test_random_journals_keep_every_invariant(engine, operations):
             result = post(engine, event(f"e{n}", subsidiary=sub), [entry])
             posted.append((result.entry_ids[0], entry))
             for p in entry.postings:
-                fold[(p.account, entry.currency)] += p.amount
+                fold[_key(p, entry)] += p.units if p.is_units else p.amount
         elif posted:
             entry_id, entry = posted[arg % len(posted)]
             if entry_id in reversed_ids:
@@ -74,7 +86,7 @@ def test_random_journals_keep_every_invariant(engine, operations):
             reverse(engine, entry_id, "property test")
             reversed_ids.add(entry_id)
             for p in entry.postings:
-                fold[(p.account, entry.currency)] -= p.amount
+                fold[_key(p, entry)] -= p.units if p.is_units else p.amount
 
     # Idempotency: posting the first event again changes nothing.
     with engine.connect() as conn:
@@ -90,7 +102,8 @@ def test_random_journals_keep_every_invariant(engine, operations):
         tb = trial_balance(conn, sub)
         assert all(Decimal(t["balance"]) == 0 for t in tb["totals"]), tb["totals"]
         assert Decimal(tb["functional_total"]) == 0
-        got = {(r["account"], r["commodity"]): Decimal(r["balance"]) for r in balances_view(conn, sub)}
+        got = {(r["account"], r["commodity"], r.get("value_currency")): Decimal(r["balance"])
+               for r in balances_view(conn, sub)}
         assert got == {k: v for k, v in fold.items() if v != 0}
         assert stored_balances(conn) == computed_balances(conn)
     with write_transaction(engine) as conn:
