@@ -63,9 +63,12 @@ def _default(value: object) -> object:
     raise TypeError(f"cannot serialise {type(value).__name__} canonically")
 
 
+_CANONICAL = json.JSONEncoder(default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: object) -> str:
     """Sorted keys, no whitespace, decimals as plain strings, datetimes as naive UTC ISO: one text per value."""
-    return json.dumps(value, default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)  # one encoder for all calls: this runs several times per ingested row
 
 
 def sha256_hex(text: str | bytes) -> str:
