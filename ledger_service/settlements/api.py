@@ -39,10 +39,13 @@ def report_gross_to_net(conn: ConnDep, subsidiary: str, from_: date | None = Que
 
 
 @router.post("/ingest", status_code=201)
-async def ingest(engine: EngineDep, subsidiary: str = Form(...), file: UploadFile = File(...)) -> dict:
+async def ingest(engine: EngineDep, subsidiary: str = Form(...), file: UploadFile = File(...),
+                 group_id: str | None = Form(None, description="event group of a listFinancialEvents page"),
+                 group_final: bool = Form(False, description="the group is closed (final), not open")) -> dict:
     """Upload one Amazon document (settlement flat file or SP-API Finances JSON). Atomic: a bad row posts nothing."""
     data = await file.read()
+    kwargs = {"group_id": group_id, "group_final": group_final} if group_id else {}
     try:
-        return ingest_bytes(engine, data, file.filename or "upload", subsidiary).as_dict()
+        return ingest_bytes(engine, data, file.filename or "upload", subsidiary, **kwargs).as_dict()
     except ParseError as exc:
         raise Invalid(str(exc)) from None

@@ -95,3 +95,15 @@ def test_ingest_upload_settlements_and_reports(client):
     assert g2n.json()["currencies"][0]["net_proceeds"] == "582.89"
     bad = client.post("/ingest", data={"subsidiary": "US"}, files={"file": ("bad.txt", b"hello\tworld\n", "text/plain")})
     assert bad.status_code == 422 and bad.json()["message"].startswith("bad.txt")
+
+
+def test_ingest_upload_of_an_open_group_page_posts_pending(client):
+    from tests.ingest.test_ingest import finances_page
+
+    r = client.post("/ingest", data={"subsidiary": "US", "group_id": "G-1"},
+                    files={"file": ("page1.json", finances_page("G-1"), "application/json")})
+    assert r.status_code == 201, r.text
+    assert (r.json()["format"], r.json()["events"]) == ("finances-v0-events", 2)
+    rows = client.get("/balances", params={"subsidiary": "US", "account": "Income"}).json()
+    assert [(b["account"], b["balance"], b["pending"]) for b in rows] == [
+        ("Income:Amazon:Sales:Principal", "0.00", "-129.99")]
