@@ -32,7 +32,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from ledger_service.sources.amazon.settlement_v2 import (
-    Row, Settlements, cell_datetime, cell_decimal, cell_int, open_summary, parse_flat_file, split_order_id,
+    Row, Settlements, cell_datetime, cell_decimal, cell_int, open_summary, parse_flat_file, row_fields,
+    split_order_id,
 )
 from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SettlementSummary, SourceRef
 
@@ -117,14 +118,9 @@ def _amounts(row: Row, settlements: Settlements, document: str, sha256: str,
             final=True,
             source=source,
             order_id=order_id,
-            merchant_order_id=row.get("merchant-order-id") or None,
-            adjustment_id=row.get("adjustment-id") or None,
             shipment_id=shipment_id,
-            marketplace=row.get("marketplace-name") or None,
-            fulfillment_id=row.get("fulfillment-id") or None,
-            sku=row.get("sku") or None,
+            **row_fields(row),
             quantity=quantity,
-            order_item_code=row.get("order-item-code") or None,
             promotion_id=(row.get("promotion-id") or None) if column == "promotion-amount" else None,
             extra=extra + ((("column", column),)),
         ))

@@ -184,6 +184,14 @@ def is_summary(row: Row, money_columns: tuple[str, ...]) -> bool:
             and bool(row.get("total-amount") or row.get("deposit-date")))
 
 
+def row_fields(row: Row) -> dict[str, str | None]:
+    """The identifying cells both flat-file layouts carry under the same names (blank is None)."""
+    return {field: row.get(column) or None for field, column in (
+        ("merchant_order_id", "merchant-order-id"), ("adjustment_id", "adjustment-id"),
+        ("marketplace", "marketplace-name"), ("fulfillment_id", "fulfillment-id"), ("sku", "sku"),
+        ("order_item_code", "order-item-code"))}
+
+
 def split_order_id(row: Row) -> tuple[str | None, str | None, tuple[tuple[str, str], ...]]:
     """(order_id, shipment_id, extra): an FBA shipment id in order-id moves to shipment_id, never posing as an order."""
     order_id, shipment_id = row.get("order-id") or None, row.get("shipment-id") or None
@@ -264,14 +272,9 @@ def _amount(row: Row, settlements: Settlements, document: str, sha256: str, deci
         final=True,
         source=SourceRef(SYSTEM, document, sha256, row.line, None, row.raw),
         order_id=order_id,
-        merchant_order_id=row.get("merchant-order-id") or None,
-        adjustment_id=row.get("adjustment-id") or None,
         shipment_id=shipment_id,
-        marketplace=row.get("marketplace-name") or None,
-        fulfillment_id=row.get("fulfillment-id") or None,
-        sku=row.get("sku") or None,
+        **row_fields(row),
         quantity=cell_int(row, "quantity-purchased", document),
-        order_item_code=row.get("order-item-code") or None,
         promotion_id=row.get("promotion-id") or None,
         extra=extra,
     )
