@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select
 
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json
 from ledger_service.journal.model import EntryDraft, money_posting
+from ledger_service.journal.service import live_entries
 from ledger_service.journal.writer import post_batch
 from ledger_service.mapping.loader import load_mapping
 from ledger_service.money import currency_exponent, fmt, from_minor
@@ -35,7 +36,7 @@ def _suspense_postings(conn: Connection, subsidiary: str) -> list[dict]:
         .join(entries, entries.c.event_id == events.c.id).join(postings, postings.c.entry_id == entries.c.id)
         .join(accounts, accounts.c.id == postings.c.account_id)
         .where(events.c.subsidiary == subsidiary, accounts.c.name == SUSPENSE, entries.c.state == "posted",
-               events.c.kind == "amazon_amount")
+               events.c.kind == "amazon_amount", live_entries())  # not what a flat file superseded
         .order_by(events.c.id)
     )
     rows = []

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select
 
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json
 from ledger_service.journal.model import reversal_of
-from ledger_service.journal.service import load_entry
+from ledger_service.journal.service import live_entries, load_entry
 from ledger_service.journal.writer import post_batch
 from ledger_service.store.tables import entries, events, postings
 
@@ -82,13 +82,12 @@ def void(conn: Connection, subsidiary: str, settlement_ids: set[str], reason: st
     """Reverse the unreversed entries tagged with these settlement ids (from Finances sources, by default)."""
     if not settlement_ids:
         return 0
-    reversed_ids = select(entries.c.reverses_entry_id).where(entries.c.reverses_entry_id.is_not(None))
     q = (
         select(entries.c.id).distinct()
         .join(postings, postings.c.entry_id == entries.c.id)
         .join(events, events.c.id == entries.c.event_id)
         .where(entries.c.subsidiary == subsidiary, postings.c.settlement_id.in_(sorted(settlement_ids)),
-               entries.c.reverses_entry_id.is_(None), entries.c.id.not_in(reversed_ids))
+               live_entries())
         .order_by(entries.c.id)
     )
     if pending_only:

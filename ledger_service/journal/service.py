@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, and_, select
 
 from ledger_service.chart.service import get_subsidiary
 from ledger_service.errors import Invalid, NotFound
@@ -16,6 +16,13 @@ from ledger_service.journal.writer import PostResult, post_batch
 from ledger_service.money import currency_exponent, fmt, from_minor
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import accounts, commodities, entries, events, postings
+
+
+def live_entries():
+    """SQL condition: the entry is neither a reversal nor reversed. Reports that show what stands (reconciliation,
+    gross to net, the exception queue, what a flat file may still supersede) read only these."""
+    reversed_ids = select(entries.c.reverses_entry_id).where(entries.c.reverses_entry_id.is_not(None))
+    return and_(entries.c.reverses_entry_id.is_(None), entries.c.id.not_in(reversed_ids))
 
 
 def post(engine: Engine, event: EventDraft, drafts: list[EntryDraft]) -> PostResult:

@@ -269,7 +269,7 @@ def _entry_row(d: EntryDraft) -> dict:
 
 def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext, exp: int) -> dict:
     named = dict(p.dimensions)
-    extra = {k: v for k, v in named.items() if k not in DIMENSIONS} if len(named) > 0 else None
+    extra = {k: v for k, v in named.items() if k not in DIMENSIONS}
     amount = to_minor(p.amount, exp)
     return {
         "account": p.account,
@@ -279,11 +279,7 @@ def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext, exp: int) -> dict:
         "cost_per_unit": None if p.cost_per_unit is None else format(p.cost_per_unit, "f"),
         "amount": amount,
         "functional_amount": to_minor(p.functional_amount, ctx.functional_exponent, "functional amount"),
-        "marketplace": named.get("marketplace"),
-        "settlement_id": named.get("settlement_id"),
-        "order_id": named.get("order_id"),
-        "sku": named.get("sku"),
-        "location": named.get("location"),
+        **{name: named.get(name) for name in DIMENSIONS},
         "dimensions": canonical_json(extra) if extra else None,
     }
 

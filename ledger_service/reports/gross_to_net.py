@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, func, select
 
 from ledger_service.chart.service import get_subsidiary
+from ledger_service.journal.service import live_entries
 from ledger_service.money import currency_exponent, fmt, from_minor
 from ledger_service.posting.amazon import BANK, CLEARING, SUSPENSE
 from ledger_service.store.tables import accounts, entries, events, postings
@@ -40,9 +41,7 @@ def gross_to_net(conn: Connection, subsidiary: str, start: date | None = None, e
         .join(accounts, accounts.c.id == postings.c.account_id)
         .where(postings.c.subsidiary == subsidiary, entries.c.state == "posted",
                events.c.kind.in_(["amazon_amount", "amazon_settlement"]),
-               # live entries only: what a flat file superseded (and its reversal) is not counted
-               entries.c.reverses_entry_id.is_(None), entries.c.id.not_in(
-                   select(entries.c.reverses_entry_id).where(entries.c.reverses_entry_id.is_not(None))))
+               live_entries())  # what a flat file superseded (and its reversal) is not counted
         .group_by(entries.c.currency, accounts.c.name, postings.c.dimensions, events.c.kind)
     )
     if start:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, and_, func, select
 from ledger_service.chart.service import get_subsidiary
 from ledger_service.errors import NotFound
 from ledger_service.ingest.precedence import FLAT_FILE_SYSTEMS, known_settlements, settled_by_flat_file
+from ledger_service.journal.service import live_entries
 from ledger_service.money import currency_exponent, fmt, from_minor
 from ledger_service.posting.amazon import BANK, CLEARING, SUSPENSE
 from ledger_service.store.tables import accounts, entries, events, postings
@@ -58,8 +59,9 @@ def settlements(conn: Connection, subsidiary: str) -> list[dict]:
             "status": "reconciled" if reconciled else "difference",
             "source": {"event_id": event_id, "document": document, "line": line},
         }
-        if not reconciled:
+        if not reconciled:  # each gap on its own: rows against the total, deposit against the total, open clearing
             row["difference"] = fmt((rows_sum - total) if total is not None else rows_sum)
+            row["deposit_difference"] = fmt((deposit - total) if total is not None else deposit)
         result.append(row)
     return result
 
@@ -81,7 +83,7 @@ def _movements(conn: Connection, subsidiary: str) -> dict:
         .join(accounts, accounts.c.id == postings.c.account_id)
         .where(and_(postings.c.subsidiary == subsidiary, postings.c.settlement_id.is_not(None),
                     entries.c.state == "posted", accounts.c.name.in_([CLEARING, BANK, SUSPENSE]),
-                    entries.c.reverses_entry_id.is_(None), entries.c.id.not_in(_reversed())))
+                    live_entries()))
         .group_by(postings.c.settlement_id, entries.c.currency, accounts.c.name, events.c.kind)
     )
     out: dict = defaultdict(lambda: defaultdict(int))
@@ -100,10 +102,6 @@ def _movements(conn: Connection, subsidiary: str) -> dict:
     return out
 
 
-def _reversed():
-    return select(entries.c.reverses_entry_id).where(entries.c.reverses_entry_id.is_not(None))
-
-
 def _suspense_rows(conn: Connection, subsidiary: str, settlement_id: str) -> list[dict]:
     q = (
         select(events.c.id, events.c.source_document, events.c.source_line, postings.c.dimensions,
@@ -111,8 +109,7 @@ def _suspense_rows(conn: Connection, subsidiary: str, settlement_id: str) -> lis
         .join(entries, entries.c.event_id == events.c.id).join(postings, postings.c.entry_id == entries.c.id)
         .join(accounts, accounts.c.id == postings.c.account_id)
         .where(postings.c.subsidiary == subsidiary, postings.c.settlement_id == settlement_id,
-               accounts.c.name == SUSPENSE, entries.c.state == "posted", entries.c.reverses_entry_id.is_(None),
-               entries.c.id.not_in(_reversed()))
+               accounts.c.name == SUSPENSE, entries.c.state == "posted", live_entries())
     )
     return [{"event_id": e, "document": d, "line": ln, "amazon_type": json.loads(dims or "{}").get("amazon_type"),
              "amount": fmt(-from_minor(a, currency_exponent(c)))} for e, d, ln, dims, a, c in conn.execute(q)]

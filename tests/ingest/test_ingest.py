@@ -161,3 +161,27 @@ def test_finances_data_after_the_flat_file_is_kept_but_not_posted(engine):
     assert posted(engine) == EXPECTED_US
     with engine.connect() as conn:
         assert all(Decimal(r["pending"]) == 0 for r in balances_view(conn, "US"))
+
+
+def test_superseded_finances_suspense_leaves_the_exception_queue(engine):
+    page = finances_page("28471003921").replace(b'"Commission"', b'"MysteryFinancesFee"')
+    ingest_bytes(engine, page, "closed.json", "US", group_id="28471003921", group_final=True)
+    with engine.connect() as conn:
+        assert [e["amazon_type"] for e in exceptions(conn, "US")] == [
+            "ShipmentEvent / ItemFeeList / MysteryFinancesFee"]
+    ingest_file(engine, SAMPLE, "US")  # the flat file reverses the group's entries, the unknown fee's too
+    with engine.connect() as conn:
+        assert exceptions(conn, "US") == []
+    assert posted(engine) == EXPECTED_US
+
+
+def test_a_total_that_its_rows_do_not_reach_is_listed_with_its_differences(engine):
+    text = SAMPLE.read_text(encoding="utf-8").replace("\t582.89\tUSD", "\t583.89\tUSD", 1)
+    report = ingest_bytes(engine, text.encode(), "short.txt", "US")
+    assert report.warnings == ["settlement 28471003921: rows sum to 582.89, total-amount is 583.89"]
+    with engine.connect() as conn:
+        [s] = settlements(conn, "US")
+    # rows 582.89 against a total and deposit of 583.89: clearing is left 1.00 short of the deposit
+    assert {k: s[k] for k in ("rows_sum", "deposit", "clearing", "status", "difference", "deposit_difference")} == {
+        "rows_sum": "582.89", "deposit": "583.89", "clearing": "-1.00", "status": "difference",
+        "difference": "-1.00", "deposit_difference": "0.00"}
