@@ -84,7 +84,7 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
             if isinstance(record, SettlementSummary):
                 period_end[record.settlement_id] = record.end or record.deposit_date
                 posted = settlement_events(subsidiary, record, superseded=_superseded(
-                    record.source.system, record.settlement_id, settled))
+                    record.source.system, record.settlement_id, settled), default_date=started)
                 report.settlements.append(record.settlement_id)
                 if record.final:
                     final_ids.add(record.settlement_id)

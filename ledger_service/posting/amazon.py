@@ -118,16 +118,21 @@ def _included_vat(amount: AmazonAmount, rule, mapping) -> Decimal:
     return round_money(amount.amount * rate / (1 + rate), amount.currency)
 
 
-def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: bool = False) -> Posted:
+def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: bool = False,
+                      default_date: datetime | None = None) -> Posted:
     """The settlement's summary as an event; a closed settlement with a deposit also posts the disbursement.
 
     The disbursement moves the settlement's total from clearing to the bank on the deposit date. A negative
     total (the seller owes Amazon, collected by card) moves the other way: the bank/card pays clearing.
     """
     total = summary.total_amount
-    when = summary.deposit_date or summary.end or datetime(1970, 1, 1)
+    when = summary.deposit_date or summary.end or summary.start
     entries: tuple[EntryDraft, ...] = ()
     if summary.final and not superseded and total is not None and total != 0:
+        if when is None:  # a disbursement needs a date; never invent one
+            where = summary.source.line or summary.source.page
+            raise Invalid(f"{summary.source.document}:{where}: settlement {summary.settlement_id} has a total but "
+                          "no deposit, end or start date to post its disbursement on")
         dims = dict(settlement_id=summary.settlement_id, marketplace=summary.marketplace)
         entries = (EntryDraft(
             subsidiary=subsidiary,
@@ -146,7 +151,7 @@ def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: b
     event = EventDraft(
         subsidiary=subsidiary,
         kind="amazon_settlement" if summary.final else "amazon_settlement_open",
-        occurred_at=when,
+        occurred_at=when or default_date,  # an open group may carry no date yet: the moment of ingest
         idempotency_key=key,
         raw=raw,
         source=_source(summary.source),

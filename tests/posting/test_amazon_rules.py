@@ -70,3 +70,14 @@ def test_bad_vat_rate_is_refused_naming_the_file(tmp_path):
     path.write_text(path.read_text().replace('vat_included_rate = "0.20"', "vat_included_rate = 0.2"))
     with pytest.raises(MappingError, match=r"UK.toml: \[settings\] vat_included_rate = 0.2"):
         load_mapping(tmp_path / "accounts", "UK")
+
+
+def test_a_settlement_total_without_any_date_is_refused_not_dated_1970():
+    from ledger_service.errors import Invalid
+    from ledger_service.posting.amazon import settlement_events
+    from ledger_service.sources.model import SettlementSummary
+
+    summary = SettlementSummary("S-1", "USD", D("10.00"), None, None, None, True,
+                                SourceRef("amazon-settlement-v2", "f.txt", "0" * 64, 2, None, "raw"))
+    with pytest.raises(Invalid, match="f.txt:2: settlement S-1 has a total but no deposit, end or start date"):
+        settlement_events("US", summary)
