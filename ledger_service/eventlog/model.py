@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -39,7 +40,7 @@ class EventDraft:
     content: object = None  # what the input hash covers; defaults to the raw source
     payload: object = None  # the parsed record, stored as canonical JSON beside the raw source
 
-    @property
+    @cached_property  # the writer and the settlement digest both read it
     def input_hash(self) -> str:
         content = self.content if self.content is not None else {"raw": self.raw}
         return sha256_hex(canonical_json({"kind": self.kind, "content": content}))
@@ -97,10 +98,17 @@ def chain_record(event_row: dict, entry_rows: list[dict], posting_rows: list[lis
         "event": event,
         "entries": [
             # posting values are ints, strings or None on both engines: no normalising needed
-            {**{k: _norm(e[k]) for k in entry_fields}, "postings": [{k: p[k] for k in posting_fields} for p in ps]}
+            {**{k: _norm(e[k]) for k in entry_fields}, "postings": [_posting(p, posting_fields) for p in ps]}
             for e, ps in zip(entry_rows, posting_rows)
         ],
     }
+
+
+def _posting(p: dict, fields: tuple[str, ...]) -> dict:
+    out = {k: p[k] for k in fields}
+    if p.get("source_line") is not None:  # only postings read from a file line: older chains keep their hashes
+        out["source_line"] = p["source_line"]
+    return out
 
 
 def _norm(value: object) -> object:

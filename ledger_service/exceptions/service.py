@@ -2,8 +2,8 @@
 
 An open exception is a posted amount in Assets:Suspense:Amazon whose event has no reclass yet. Once the mapping
 has the missing triple, `reclass` posts, per exception, an event of kind `suspense_reclass` with an entry that
-moves the amount from suspense to the mapped account (never an edit of the original), keyed `reclass:<event>` so
-it happens once.
+moves the amount from suspense to the mapped account (never an edit of the original), keyed
+`reclass:<event>:<posting>` so it happens once per amount.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json
 from ledger_service.journal.model import EntryDraft, money_posting
@@ -29,7 +29,8 @@ def _suspense_postings(conn: Connection, subsidiary: str) -> list[dict]:
     reclassed = {r.idempotency_key for r in conn.execute(
         select(events.c.idempotency_key).where(events.c.subsidiary == subsidiary, events.c.kind == "suspense_reclass"))}
     q = (
-        select(events.c.id.label("event_id"), events.c.source_system, events.c.source_document, events.c.source_line,
+        select(events.c.id.label("event_id"), postings.c.id.label("posting_id"), events.c.source_system,
+               events.c.source_document, func.coalesce(postings.c.source_line, events.c.source_line).label("source_line"),
                events.c.source_page, entries.c.effective_date, entries.c.currency, postings.c.amount,
                postings.c.settlement_id, postings.c.order_id, postings.c.marketplace, postings.c.sku,
                postings.c.dimensions)
@@ -37,7 +38,7 @@ def _suspense_postings(conn: Connection, subsidiary: str) -> list[dict]:
         .join(accounts, accounts.c.id == postings.c.account_id)
         .where(events.c.subsidiary == subsidiary, accounts.c.name == SUSPENSE, entries.c.state == "posted",
                events.c.kind == "amazon_amount", live_entries())  # not what a flat file superseded
-        .order_by(events.c.id)
+        .order_by(events.c.id, postings.c.id)
     )
     rows = []
     for r in conn.execute(q).mappings():
@@ -49,14 +50,21 @@ def _suspense_postings(conn: Connection, subsidiary: str) -> list[dict]:
             "order_id": r["order_id"], "marketplace": r["marketplace"], "sku": r["sku"],
             "source": {"system": r["source_system"], "document": r["source_document"], "line": r["source_line"],
                        "page": r["source_page"]},
-            "status": "reclassed" if f"reclass:{r['event_id']}" in reclassed else "open",
+            "key": reclass_key(r["event_id"], r["posting_id"]),
+            "status": "reclassed" if reclass_key(r["event_id"], r["posting_id"]) in reclassed else "open",
         })
     return rows
 
 
+def reclass_key(event_id: int, posting_id: int) -> str:
+    """One reclass per suspense posting: an Amazon transaction (one event) may hold several unmapped amounts."""
+    return f"reclass:{event_id}:{posting_id}"
+
+
 def exceptions(conn: Connection, subsidiary: str, include_closed: bool = False) -> list[dict]:
     rows = [r for r in _suspense_postings(conn, subsidiary) if include_closed or r["status"] == "open"]
-    return [r | {"amount": fmt(r["amount"]), "date": r["date"].isoformat()} for r in rows]
+    return [{k: v for k, v in r.items() if k != "key"} | {"amount": fmt(r["amount"]), "date": r["date"].isoformat()}
+            for r in rows]
 
 
 def reclass(engine: Engine, subsidiary: str, settings: Settings | None = None) -> dict:
@@ -77,11 +85,11 @@ def reclass(engine: Engine, subsidiary: str, settings: Settings | None = None) -
                         sku=r["sku"], amazon_type=r["amazon_type"])
             entry = EntryDraft(subsidiary, r["date"], r["currency"],
                                f"Reclass {r['amazon_type']} from suspense to {rule.account}",
-                               (money_posting(SUSPENSE, r["amount"], **dims),
-                                money_posting(rule.account, -r["amount"], **dims)))
+                               (money_posting(SUSPENSE, r["amount"], r["source"]["line"], **dims),
+                                money_posting(rule.account, -r["amount"], r["source"]["line"], **dims)))
             event = EventDraft(subsidiary=subsidiary, kind="suspense_reclass",
                                occurred_at=datetime.combine(r["date"], datetime.min.time()),
-                               idempotency_key=f"reclass:{r['event_id']}",
+                               idempotency_key=r["key"],
                                raw=canonical_json({"event_id": r["event_id"], "account": rule.account}),
                                source=Source(system="ledger", document=f"event {r['event_id']}"))
             items.append((event, [entry]))

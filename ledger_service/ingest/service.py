@@ -15,13 +15,13 @@ from sqlalchemy import Connection, Engine
 
 from ledger_service.chart.service import get_subsidiary, utcnow
 from ledger_service.ingest import precedence
+from ledger_service.ingest.plan import Planner
 from ledger_service.journal.writer import post_batch
 from ledger_service.mapping.loader import load_mapping
-from ledger_service.posting.amazon import amount_entry, settlement_events
 from ledger_service.settings import Settings
 from ledger_service.sources.amazon import parse_document
 from ledger_service.sources.amazon.stream import open_settlement_file
-from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary
+from ledger_service.sources.model import AmazonAmount, SettlementSummary
 from ledger_service.store.bulk import refresh_statistics
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import entries, events, postings
@@ -73,38 +73,20 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
     settings = settings or Settings.from_env()
     report = IngestReport(document, fmt)
     mapping = load_mapping(settings.accounts_dir, subsidiary)
-    final_ids: set[str] = set()
-    started = utcnow().replace(microsecond=0)
     with write_transaction(engine) as conn:
         sub = get_subsidiary(conn, subsidiary)
         settled = precedence.settled_by_flat_file(precedence.known_settlements(conn, subsidiary))
+        planner = Planner(subsidiary, sub.functional_currency, mapping, settled,
+                          utcnow().replace(microsecond=0), document)
         items: list = []
-        period_end: dict[str, object] = {}  # settlement id -> its end date, for rows that carry no date
-        for record in records:
-            if isinstance(record, SettlementSummary):
-                period_end[record.settlement_id] = record.end or record.deposit_date
-                posted = settlement_events(subsidiary, record, superseded=_superseded(
-                    record.source.system, record.settlement_id, settled), default_date=started)
-                report.settlements.append(record.settlement_id)
-                if record.final:
-                    final_ids.add(record.settlement_id)
-            else:
-                if record.currency != sub.functional_currency:
-                    raise ParseError(document, record.source.line or record.source.page,
-                                     f"amount in {record.currency} for subsidiary {subsidiary} "
-                                     f"(functional {sub.functional_currency}): no exchange rate source configured")
-                superseded = _superseded(record.source.system, record.settlement_id, settled)
-                posted = amount_entry(subsidiary, record, mapping, superseded=superseded,
-                                      default_date=period_end.get(record.settlement_id) or started)
-                report.superseded += superseded
-                if record.final and record.settlement_id:
-                    final_ids.add(record.settlement_id)
+        for posted in planner.plan(records):
             items.append((posted.event, list(posted.entries), posted.suspense))
             if len(items) >= BATCH:
                 _post(conn, items, report)
                 items = []
         _post(conn, items, report)
-        report.voided += _apply_precedence(conn, subsidiary, document, fmt, final_ids)
+        report.settlements, report.superseded = planner.settlements, planner.superseded
+        report.voided += _apply_precedence(conn, subsidiary, document, fmt, planner.final_ids)
     return report
 
 
@@ -121,10 +103,6 @@ def _post(conn: Connection, items: list, report: IngestReport) -> None:
             report.events += 1
             report.entries += len(result.entry_ids)
             report.suspense += suspense  # rows newly put in suspense (not those already in the log)
-
-
-def _superseded(system: str, settlement_id: str | None, settled: set[str]) -> bool:
-    return system not in precedence.FLAT_FILE_SYSTEMS and settlement_id in settled
 
 
 def _apply_precedence(conn: Connection, subsidiary: str, document: str, fmt: str, final_ids: set[str]) -> int:

@@ -34,6 +34,7 @@ class Posting:
     cost_per_unit: Decimal | None = None
     functional_amount: Decimal | None = None  # filled by balance()
     dimensions: tuple[tuple[str, str], ...] = ()
+    source_line: int | None = None  # the line of the source file this amount was read from (audit trail)
 
     @property
     def is_units(self) -> bool:
@@ -56,8 +57,8 @@ class EntryDraft:
     reason: str | None = None
 
 
-def money_posting(account: str, amount: Decimal, **dimensions: str | None) -> Posting:
-    return Posting(account=account, amount=amount, dimensions=dims(**dimensions))
+def money_posting(account: str, amount: Decimal, source_line: int | None = None, **dimensions: str | None) -> Posting:
+    return Posting(account=account, amount=amount, dimensions=dims(**dimensions), source_line=source_line)
 
 
 def units_posting(
@@ -148,7 +149,7 @@ def _functional(entry: EntryDraft, functional_currency: str) -> tuple[Posting, .
         largest = max(range(len(amounts)), key=lambda i: (abs(amounts[i]), -i))
         amounts[largest] -= residual
     # Direct construction: dataclasses.replace is the slowest part of balancing a large batch.
-    return tuple(Posting(p.account, p.amount, p.units, p.commodity, p.cost_per_unit, a, p.dimensions)
+    return tuple(Posting(p.account, p.amount, p.units, p.commodity, p.cost_per_unit, a, p.dimensions, p.source_line)
                  for p, a in zip(entry.postings, amounts))
 
 

@@ -66,6 +66,7 @@ def load_entry(conn: Connection, entry_id: int) -> EntryDraft:
             cost_per_unit=Decimal(p["cost_per_unit"]) if units else None,
             functional_amount=from_minor(p["functional_amount"], fexp),
             dimensions=tuple(sorted(dims)),
+            source_line=p["source_line"],
         ))
     return EntryDraft(row["subsidiary"], row["effective_date"], row["currency"], row["description"],
                       tuple(result), Decimal(row["rate"]), row["state"], row["reverses_entry_id"], row["reason"])
@@ -114,6 +115,8 @@ def entry_view(conn: Connection, entry_id: int) -> dict:
             "dimensions": {k: p[k] for k in DIMENSIONS if p[k]}
             | dict(_extra(p["dimensions"])),
         }
+        if p["source_line"] is not None:
+            line["source_line"] = p["source_line"]
         if p["kind"] == "units":
             line["units"] = fmt(Decimal(p["quantity"]))
             line["cost_per_unit"] = p["cost_per_unit"]

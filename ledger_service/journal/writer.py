@@ -37,7 +37,7 @@ EVENT_COLUMNS = ("subsidiary", "seq", "kind", "occurred_at", "recorded_at", "ide
 ENTRY_COLUMNS = ("subsidiary", "effective_date", "currency", "rate", "description", "state", "reverses_entry_id",
                  "reason")
 POSTING_COLUMNS = ("account_id", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
-                   *DIMENSIONS, "dimensions")
+                   *DIMENSIONS, "dimensions", "source_line")
 
 
 @dataclass(frozen=True)
@@ -281,6 +281,7 @@ def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext, exp: int) -> dict:
         "functional_amount": to_minor(p.functional_amount, ctx.functional_exponent, "functional amount"),
         **{name: named.get(name) for name in DIMENSIONS},
         "dimensions": canonical_json(extra) if extra else None,
+        "source_line": p.source_line,
     }
 
 

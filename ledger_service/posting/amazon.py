@@ -44,7 +44,7 @@ MAPPING_SYSTEM = {
 class Posted:
     event: EventDraft
     entries: tuple[EntryDraft, ...]
-    suspense: bool = False  # the amount's type is unmapped: it sits in suspense and in the exception queue
+    suspense: int = 0  # amounts whose type is unmapped: they sit in suspense and in the exception queue
 
 
 def _source(ref) -> Source:
@@ -107,7 +107,83 @@ def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: boo
     )
     if superseded:
         return Posted(event, ())
-    return Posted(event, (entry,), suspense=rule is None)
+    return Posted(event, (entry,), suspense=int(rule is None))
+
+
+def transaction_key(amount: AmazonAmount) -> tuple:
+    """Consecutive flat-file rows with equal keys are one Amazon transaction (an order item's principal, tax,
+    commission, FBA fee...; a refund's lines; a fee on a date)."""
+    return (amount.settlement_id, amount.currency, amount.final, amount.transaction_type, amount.order_id,
+            amount.merchant_order_id, amount.adjustment_id, amount.shipment_id, amount.order_item_code, amount.sku,
+            amount.marketplace, amount.fulfillment_id, amount.posted_at)
+
+
+def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, default_date: datetime | None = None
+                      ) -> Posted:
+    """The rows of one Amazon transaction in a settlement flat file -> one event and one entry.
+
+    Each amount posts to its mapped account (or suspense) with the line it was read from; clearing takes their
+    sum once. The event keeps every raw row; its key names the first row and how many follow, which is stable
+    because a flat file is a closed settlement read whole (the settlement's summary event, posted after its rows,
+    carries a digest of all of them, so a changed file is a conflict, never a second posting).
+    """
+    first = amounts[0]
+    system = MAPPING_SYSTEM.get(first.source.system, first.source.system)
+    when = first.posted_at or default_date
+    if when is None:
+        raise Invalid(f"{first.natural_key}: no posted date and no default date")
+    common = dict(marketplace=first.marketplace, settlement_id=first.settlement_id, order_id=first.order_id,
+                  sku=first.sku)
+    vat_rate = getattr(mapping, "vat_included_rate", None)
+    lines, total, suspense = [], Decimal(0), 0
+    for amount in amounts:
+        rule = mapping.resolve(system, amount.triple)
+        dims = dict(common, amazon_type=triple_text(amount.triple))
+        if rule is None:
+            account, suspense = SUSPENSE, suspense + 1
+        else:
+            account = rule.account
+            if rule.role:
+                dims["role"] = rule.role
+        line = amount.source.line
+        vat = _included_vat(amount, rule, mapping) if vat_rate is not None else 0
+        lines.append(money_posting(account, -(amount.amount - vat), line, **dims))
+        if vat:  # VAT inside a VAT-inclusive price is owed to the tax authority, never revenue
+            lines.append(money_posting(VAT, -vat, line, **{**dims, "role": "tax"}))
+        total += amount.amount
+    label = first.order_id or first.shipment_id or first.adjustment_id
+    entry = EntryDraft(
+        subsidiary=subsidiary,
+        date=posted_day(when),
+        currency=first.currency,
+        description=(triple_text(first.triple) if len(amounts) == 1 else f"{first.transaction_type}: {len(amounts)} amounts")
+        + (f" {label}" if label else ""),
+        postings=(money_posting(CLEARING, total, **common), *lines),
+        state="posted" if first.final else "pending",
+    )
+    raws = [a.source.raw for a in amounts]
+    event = EventDraft(
+        subsidiary=subsidiary,
+        kind="amazon_amount",
+        occurred_at=when,
+        idempotency_key=first.natural_key if len(amounts) == 1 else f"{first.natural_key}+{len(amounts) - 1}",
+        raw="\n".join(raws),
+        source=_source(first.source),
+        content={"raw": raws if len(amounts) > 1 else raws[0], "final": first.final},
+        payload=transaction_payload(amounts),
+    )
+    return Posted(event, (entry,), suspense=suspense)
+
+
+def transaction_payload(amounts: list[AmazonAmount]) -> dict:
+    """The parsed transaction: what its rows share, then each amount with its line."""
+    first = amounts[0]
+    return {"settlement_id": first.settlement_id, "currency": first.currency, "final": first.final,
+            "transaction_type": first.transaction_type, "order_id": first.order_id, "sku": first.sku,
+            "marketplace": first.marketplace, "posted_at": first.posted_at,
+            "amounts": [{"line": a.source.line, "amount_type": a.amount_type,
+                         "amount_description": a.amount_description, "amount": a.amount}
+                        | ({"quantity": a.quantity} if a.quantity is not None else {}) for a in amounts]}
 
 
 def _included_vat(amount: AmazonAmount, rule, mapping) -> Decimal:
@@ -119,8 +195,11 @@ def _included_vat(amount: AmazonAmount, rule, mapping) -> Decimal:
 
 
 def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: bool = False,
-                      default_date: datetime | None = None) -> Posted:
+                      default_date: datetime | None = None, rows: tuple[int, str] | None = None) -> Posted:
     """The settlement's summary as an event; a closed settlement with a deposit also posts the disbursement.
+
+    `rows` (a flat file's settlement: how many amounts, and a digest of its transactions' input hashes) makes the
+    summary's input hash cover the whole settlement: the same settlement id with any row changed is a conflict.
 
     The disbursement moves the settlement's total from clearing to the bank on the deposit date. A negative
     total (the seller owes Amazon, collected by card) moves the other way: the bank/card pays clearing.
@@ -155,8 +234,8 @@ def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: b
         idempotency_key=key,
         raw=raw,
         source=_source(summary.source),
-        content={"raw": raw, "summary": _summary_fields(summary)},
-        payload=_summary_fields(summary),
+        content={"raw": raw, "summary": _summary_fields(summary)} | ({"rows": list(rows)} if rows else {}),
+        payload=_summary_fields(summary) | ({"rows": rows[0]} if rows else {}),
     )
     return Posted(event, entries)
 

@@ -3,6 +3,8 @@
 For every settlement of a subsidiary:
 - total_amount: the report's own total (the summary row / closed group), from the summary event's payload;
 - rows_sum: the sum of the settlement's amounts as posted to clearing (every row, mapped or in suspense);
+- rows: how many amounts: a flat file's summary counts them (its rows post as one entry per Amazon transaction,
+  with one clearing line each); for a Finances group, one clearing line per amount;
 - deposit: what the disbursement moved from clearing to the bank;
 - clearing: the net clearing movement tagged with the settlement id (zero once disbursed).
 Status is `reconciled` when rows_sum == total_amount == deposit and clearing nets to zero; otherwise
@@ -55,7 +57,7 @@ def settlements(conn: Connection, subsidiary: str) -> list[dict]:
             "start": facts.get("start"), "end": facts.get("end"), "deposit_date": facts.get("deposit_date"),
             "total_amount": fmt(total) if total is not None else None,
             "rows_sum": fmt(rows_sum), "clearing": fmt(clearing), "deposit": fmt(deposit),
-            "suspense": fmt(from_minor(m["suspense"], exp)), "rows": m["count"],
+            "suspense": fmt(from_minor(m["suspense"], exp)), "rows": facts.get("rows", m["count"]),
             "status": "reconciled" if reconciled else "difference",
             "source": {"event_id": event_id, "document": document, "line": line},
         }
@@ -104,7 +106,8 @@ def _movements(conn: Connection, subsidiary: str) -> dict:
 
 def _suspense_rows(conn: Connection, subsidiary: str, settlement_id: str) -> list[dict]:
     q = (
-        select(events.c.id, events.c.source_document, events.c.source_line, postings.c.dimensions,
+        select(events.c.id, events.c.source_document,
+               func.coalesce(postings.c.source_line, events.c.source_line), postings.c.dimensions,
                postings.c.amount, entries.c.currency)
         .join(entries, entries.c.event_id == events.c.id).join(postings, postings.c.entry_id == entries.c.id)
         .join(accounts, accounts.c.id == postings.c.account_id)

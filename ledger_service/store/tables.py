@@ -115,6 +115,7 @@ postings = Table(
     Column("sku", String(100)),
     Column("location", String(64)),
     Column("dimensions", Text),  # further dimensions as canonical JSON
+    Column("source_line", Integer),  # the source file's line the amount was read from (migration 0003)
     Index("ix_postings_entry", "entry_id"),
     Index("ix_postings_settlement", "subsidiary", "settlement_id"),
 )

@@ -1,0 +1,114 @@
+"""From a document's records to what posts: Amazon transactions, settlement summaries, Finances amounts.
+
+The problem: a settlement flat file lists one order item's principal, tax, facilitator withholding, commission
+and FBA fee as five rows. Amazon's unit is the transaction those rows make up, and so is an accountant's: one
+entry that credits revenue and tax, debits the fees and puts the net into clearing. Posting each row as its own
+event and entry would multiply log rows, clearing lines and hashes by five for nothing an auditor needs, since
+every posting keeps the line it was read from. So consecutive rows with the same transaction key
+(posting.amazon.transaction_key) post as one event with one entry.
+
+A flat-file settlement's summary posts after its rows, with how many amounts they held and a digest of their
+events' input hashes. The summary is the settlement's identity (its key is the settlement id), so the same
+settlement ingested again with any row changed, added or removed is a conflict on the summary, and the file
+posts nothing, even where a changed grouping would have given some transactions new keys.
+
+Finances amounts stay one event each: pages split an event group anywhere, and a grouping that depended on page
+boundaries would give the same money two keys.
+
+Pure: no I/O. ingest.service reads what this yields and writes it in batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable, Iterator
+
+from ledger_service.ingest import precedence
+from ledger_service.posting.amazon import (Posted, amount_entry, settlement_events, transaction_entry,
+                                           transaction_key)
+from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary
+
+
+def is_flat_file(system: str) -> bool:
+    return system in precedence.FLAT_FILE_SYSTEMS
+
+
+@dataclass
+class Planner:
+    """Turns one document's records into Posted items, in order, and notes what the ingest report needs."""
+
+    subsidiary: str
+    functional_currency: str
+    mapping: object
+    settled: set[str]  # settlement ids whose truth is already a flat file (precedence.settled_by_flat_file)
+    started: datetime  # the moment of ingest: the date of last resort for an undated open group
+    document: str
+    settlements: list[str] = field(default_factory=list)
+    final_ids: set[str] = field(default_factory=set)
+    superseded: int = 0  # Finances amounts recorded but not posted: a flat file already settled them
+
+    def plan(self, records: Iterable[SettlementSummary | AmazonAmount]) -> Iterator[Posted]:
+        period_end: dict[str, datetime | None] = {}  # settlement id -> its end, for rows that carry no date
+        held: SettlementSummary | None = None  # a flat file's summary, posted after its rows
+        digest, count = hashlib.sha256(), 0
+        group: list[AmazonAmount] = []
+        key: tuple | None = None
+
+        def flush_group() -> Iterator[Posted]:
+            nonlocal group, count
+            if group:
+                posted = transaction_entry(self.subsidiary, group, self.mapping,
+                                           default_date=period_end.get(group[0].settlement_id) or self.started)
+                digest.update(posted.event.input_hash.encode())
+                count += len(group)
+                group = []
+                yield posted
+
+        def flush_summary() -> Iterator[Posted]:
+            nonlocal held
+            if held is not None:
+                yield settlement_events(self.subsidiary, held, default_date=self.started,
+                                        rows=(count, digest.hexdigest()))
+                held = None
+
+        for record in records:
+            if isinstance(record, SettlementSummary):
+                yield from flush_group()
+                yield from flush_summary()
+                period_end[record.settlement_id] = record.end or record.deposit_date
+                self.settlements.append(record.settlement_id)
+                if record.final:
+                    self.final_ids.add(record.settlement_id)
+                if is_flat_file(record.source.system):
+                    held, digest, count = record, hashlib.sha256(), 0
+                else:
+                    yield settlement_events(self.subsidiary, record, superseded=self._superseded(record),
+                                            default_date=self.started)
+                continue
+            self._check_currency(record)
+            if record.final and record.settlement_id:
+                self.final_ids.add(record.settlement_id)
+            if is_flat_file(record.source.system):
+                this = transaction_key(record)
+                if group and this != key:
+                    yield from flush_group()
+                group.append(record)
+                key = this
+                continue
+            superseded = self._superseded(record)
+            self.superseded += superseded
+            yield amount_entry(self.subsidiary, record, self.mapping, superseded=superseded,
+                               default_date=period_end.get(record.settlement_id) or self.started)
+        yield from flush_group()
+        yield from flush_summary()
+
+    def _superseded(self, record: SettlementSummary | AmazonAmount) -> bool:
+        return not is_flat_file(record.source.system) and record.settlement_id in self.settled
+
+    def _check_currency(self, record: AmazonAmount) -> None:
+        if record.currency != self.functional_currency:
+            raise ParseError(self.document, record.source.line or record.source.page,
+                             f"amount in {record.currency} for subsidiary {self.subsidiary} "
+                             f"(functional {self.functional_currency}): no exchange rate source configured")

@@ -1,0 +1,89 @@
+"""A settlement's rows post as Amazon transactions: one event and one entry per order item, refund, fee.
+
+Figures by hand from the public V2 sample (lines 3-7 are order 114-8829371-4410258's item DS7K9LM2P):
+principal 129.99 + tax 10.40 - commission 19.50 - FBA fee 4.75 - facilitator VAT withheld 10.40 = 105.74 owed
+to the seller, which is the entry's one clearing line.
+"""
+
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger_service.errors import Conflict
+from ledger_service.exceptions.service import exceptions, reclass
+from ledger_service.ingest.service import ingest_bytes, ingest_file
+from ledger_service.journal.service import entry_view
+from ledger_service.settings import REPO_ROOT, Settings
+from ledger_service.settlements.reconcile import settlements
+from ledger_service.store.tables import entries, events, postings
+from tests.ingest.test_ingest import SAMPLE
+
+
+def test_an_order_item_is_one_entry_whose_lines_keep_their_rows(engine):
+    ingest_file(engine, SAMPLE, "US")
+    with engine.connect() as conn:
+        event = conn.execute(select(events).where(events.c.source_line == 3)).mappings().one()
+        entry_id = conn.execute(select(entries.c.id).where(entries.c.event_id == event["id"])).scalar_one()
+        view = entry_view(conn, entry_id)
+        [s] = settlements(conn, "US")
+    assert event["idempotency_key"] == "settlement:28471003921:row:1+4"  # rows 1 to 5 of the settlement
+    assert event["raw"].splitlines() == SAMPLE.read_text(encoding="utf-8").splitlines()[2:7]
+    lines = [(p["account"], p["amount"], p.get("source_line")) for p in view["postings"]]
+    assert lines == [
+        ("Assets:Amazon:Clearing", "105.74", None),
+        ("Income:Amazon:Sales:Principal", "-129.99", 3),
+        ("Liabilities:Tax:MarketplaceFacilitator", "-10.40", 4),
+        ("Expenses:Amazon:Fees:Referral", "19.50", 5),
+        ("Expenses:Amazon:Fees:Fulfillment", "4.75", 6),
+        ("Liabilities:Tax:MarketplaceFacilitator", "10.40", 7),
+    ]
+    assert view["postings"][0]["dimensions"] == {"marketplace": "amazon.com", "settlement_id": "28471003921",
+                                                 "order_id": "114-8829371-4410258", "sku": "NX-HD-1200"}
+    assert view["description"] == "Order: 5 amounts 114-8829371-4410258"
+    assert (s["rows"], s["rows_sum"], s["status"]) == (23, "582.89", "reconciled")
+
+
+def counts(engine) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        return tuple(conn.execute(select(func.count()).select_from(t)).scalar() for t in (events, entries, postings))
+
+
+def test_the_same_settlement_with_a_row_changed_is_a_conflict_and_posts_nothing(engine):
+    ingest_file(engine, SAMPLE, "US")
+    before = counts(engine)
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    # Split the first order's commission into two rows of the same total: no transaction's key changes content
+    # before row 5, every later key shifts by one row (new keys), and the total still adds up. Only the summary's
+    # digest of the settlement's rows tells the two files apart.
+    commission = lines[4]
+    lines[4:5] = [commission.replace("\t-19.50\t", "\t-9.50\t"), commission.replace("\t-19.50\t", "\t-10.00\t")]
+    with pytest.raises(Conflict, match="settlement:28471003921:summary|settlement:28471003921:row"):
+        ingest_bytes(engine, ("\n".join(lines) + "\n").encode(), "reissued.txt", "US")
+    assert counts(engine) == before
+
+
+def test_two_unknown_fees_of_one_transaction_are_two_exceptions(engine, tmp_path):
+    text = SAMPLE.read_text(encoding="utf-8")
+    text = text.replace("\tCommission\t-19.50\t", "\tMysteryFeeA\t-19.50\t").replace(
+        "\tFBAPerUnitFulfillmentFee\t-4.75\t", "\tMysteryFeeB\t-4.75\t")
+    report = ingest_bytes(engine, text.encode(), "mystery.txt", "US")
+    assert report.suspense == 2
+    with engine.connect() as conn:
+        queue = exceptions(conn, "US")
+    assert [(e["amazon_type"], e["amount"], e["source"]["line"]) for e in queue] == [
+        ("Order / ItemFees / MysteryFeeA", "-19.50", 5), ("Order / ItemFees / MysteryFeeB", "-4.75", 6)]
+    assert queue[0]["event_id"] == queue[1]["event_id"]  # one transaction, two amounts in suspense
+
+    accounts_dir = tmp_path / "accounts"
+    shutil.copytree(REPO_ROOT / "accounts", accounts_dir)
+    with open(accounts_dir / "subsidiaries" / "US.toml", "a") as f:
+        for fee in ("MysteryFeeA", "MysteryFeeB"):
+            f.write(f'\n[[mapping]]\nsystem = "settlement"\ntransaction_type = "Order"\namount_type = "ItemFees"\n'
+                    f'amount_description = "{fee}"\naccount = "Expenses:Amazon:Fees:Other"\nrole = "fee"\n')
+    settings = Settings(database_url="", accounts_dir=accounts_dir)
+    assert reclass(engine, "US", settings) == {"reclassed": 2, "still_open": 0}
+    assert reclass(engine, "US", settings) == {"reclassed": 0, "still_open": 0}
+    with engine.connect() as conn:
+        assert exceptions(conn, "US") == []
+        assert len(exceptions(conn, "US", include_closed=True)) == 2
