@@ -1,4 +1,4 @@
-"""Settlement ingest benchmark: streamed, batched ingest against a naive row-at-a-time baseline.
+"""Settlement ingest benchmark: streamed, batched ingest against a naive event-at-a-time baseline.
 
     .venv/bin/python benchmarks/bench_ingest.py --engine postgresql --rows 1000000 --baseline-rows 20000
 
@@ -8,8 +8,9 @@ benchmarks/settlement_file.py:
   (a) ingest: `ledger_service.ingest.service.ingest_file` (the path `ledger-service ingest` takes: streamed parse,
       batches of 2,000 events, one transaction per file) of --rows rows; rows/s and the process's peak RSS;
   (b) the same at a quarter of the rows, to show memory flat in file size (peak RSS of both);
-  (c) naive baseline: the same posting rules, one transaction per row (parse_document, then post_batch of one
-      event per write_transaction), for --baseline-rows rows; its measured rate, nothing extrapolated.
+  (c) naive baseline: the same parser and posting rules, one transaction per event (parse_document, ingest.plan,
+      then post_batch of one event per write_transaction), for --baseline-rows rows; its measured rate, nothing
+      extrapolated.
 Each run is a separate Python process so that its peak RSS (ru_maxrss) is its own. After (a) the settlements are
 reconciled and the result is checked. Results: a table on stdout and JSON in benchmarks/out/ingest-<engine>-<ts>.json.
 """
@@ -61,17 +62,17 @@ def child(mode: str, url: str, file: Path) -> None:
 
 
 def naive(engine, file: Path) -> int:
-    """The same parser and posting rules, one database transaction per row."""
+    """The same parser and posting rules (ingest.plan), one database transaction per event."""
+    from ledger_service.chart.service import utcnow
+    from ledger_service.ingest.plan import Planner
     from ledger_service.journal.writer import post_batch
     from ledger_service.mapping.loader import load_mapping
-    from ledger_service.posting.amazon import amount_entry, settlement_events
     from ledger_service.sources.amazon import parse_document
     from ledger_service.store.engine import write_transaction
 
     parsed = parse_document(file.read_bytes(), file.name)
-    mapping = load_mapping(REPO_ROOT / "accounts", "US")
-    items = [settlement_events("US", s) for s in parsed.settlements] + [amount_entry("US", a, mapping) for a in parsed.amounts]
-    for posted in items:
+    planner = Planner("US", "USD", load_mapping(REPO_ROOT / "accounts", "US"), set(), utcnow(), file.name)
+    for posted in planner.plan((*parsed.settlements, *parsed.amounts)):
         with write_transaction(engine) as conn:
             post_batch(conn, [(posted.event, list(posted.entries))])
     return len(parsed.amounts)

@@ -7,6 +7,8 @@ settlement supersedes what Finances data posted for it (see precedence.py), so n
 
 from __future__ import annotations
 
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -16,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from ledger_service.chart.service import get_subsidiary, utcnow
 from ledger_service.ingest import precedence
 from ledger_service.ingest.plan import Planner
-from ledger_service.journal.writer import post_batch
+from ledger_service.journal.writer import PreparedBatch, prepare_batch, write_batch
 from ledger_service.mapping.loader import load_mapping
 from ledger_service.settings import Settings
 from ledger_service.sources.amazon import parse_document
@@ -78,25 +80,65 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
         settled = precedence.settled_by_flat_file(precedence.known_settlements(conn, subsidiary))
         planner = Planner(subsidiary, sub.functional_currency, mapping, settled,
                           utcnow().replace(microsecond=0), document)
-        items: list = []
-        for posted in planner.plan(records):
-            items.append((posted.event, list(posted.entries), posted.suspense))
-            if len(items) >= BATCH:
-                _post(conn, items, report)
-                items = []
-        _post(conn, items, report)
+        with _Writer(conn) as writer:
+            items: list = []
+            for posted in planner.plan(records):
+                items.append((posted.event, list(posted.entries), posted.suspense))
+                if len(items) >= BATCH:
+                    _post(conn, writer, items, report)
+                    items = []
+            _post(conn, writer, items, report)
         report.settlements, report.superseded = planner.settlements, planner.superseded
         report.voided += _apply_precedence(conn, subsidiary, document, fmt, planner.final_ids)
     return report
 
 
-def _post(conn: Connection, items: list, report: IngestReport) -> None:
+class _Writer:
+    """Writes each prepared batch on a second thread (PostgreSQL), so that the server stores batch N while Python
+    parses and posts batch N+1; the driver releases the GIL while it sends and waits. At most one write is in
+    flight, and the main thread waits for it before any database call of its own, so the connection is never used
+    by two threads at once. SQLite writes inline (its connections belong to one thread)."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.pool = ThreadPoolExecutor(1, "ledger-writer") if conn.dialect.name == "postgresql" else None
+        self.pending: Future | None = None
+
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()  # a failed write raises here, in the ingest's transaction
+
+    def submit(self, batch: PreparedBatch) -> None:
+        self.wait()
+        if self.pool is None:
+            write_batch(self.conn, batch)
+        else:
+            self.pending = self.pool.submit(write_batch, self.conn, batch)
+
+    def __exit__(self, exc_type, *_) -> None:
+        try:
+            if exc_type is None:
+                self.wait()
+            elif self.pending is not None:
+                futures.wait([self.pending])  # let it finish before the transaction rolls back; keep the first error
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown()
+
+
+def _post(conn: Connection, writer: _Writer, items: list, report: IngestReport) -> None:
+    writer.wait()  # the chain heads and known keys this batch reads are the ones the previous write left
     if report.events >= ANALYZE_FROM and report.events >= 4 * report.analyzed_at:
         # The tables have grown fourfold inside this transaction: refresh the planner's view (see bulk.py).
         refresh_statistics(conn, (events, entries, postings))
         report.analyzed_at = report.events
-    results = post_batch(conn, [(event, entries) for event, entries, _ in items])
-    for (_, _, suspense), result in zip(items, results):
+    prepared = prepare_batch(conn, [(event, entries) for event, entries, _ in items])
+    writer.submit(prepared)
+    for (_, _, suspense), result in zip(items, prepared.results):
         if result.duplicate:
             report.duplicates += 1
         else:

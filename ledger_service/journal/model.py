@@ -143,7 +143,10 @@ def _check_posting(p: Posting, currency: str) -> None:
 
 
 def _functional(entry: EntryDraft, functional_currency: str) -> tuple[Posting, ...]:
-    amounts = [round_money(p.amount * entry.rate, functional_currency) for p in entry.postings]
+    if entry.currency == functional_currency:  # rate 1, amounts already checked to the minor unit: nothing to round
+        amounts = [p.amount for p in entry.postings]
+    else:
+        amounts = [round_money(p.amount * entry.rate, functional_currency) for p in entry.postings]
     residual = sum(amounts, Decimal(0))
     if residual != 0:
         largest = max(range(len(amounts)), key=lambda i: (abs(amounts[i]), -i))

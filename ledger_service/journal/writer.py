@@ -15,7 +15,7 @@ Everything commits together or not at all: a batch with one bad entry writes not
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from sqlalchemy import Connection, select
@@ -26,7 +26,7 @@ from ledger_service.errors import Conflict, Invalid, NotFound
 from ledger_service.eventlog.model import EventDraft, canonical_json, chain_hash, chain_record, naive_utc
 from ledger_service.journal.model import DIMENSIONS, EntryDraft, balance
 from ledger_service.money import currency_exponent, to_minor
-from ledger_service.store.bulk import allocate_ids, insert_rows, upsert_add
+from ledger_service.store.bulk import allocate_ids, prepare_rows, upsert_add, write_rows
 from ledger_service.store.tables import balances, chain_heads, entries, events, postings, subsidiaries
 
 CHUNK = 500  # keys per IN (...) query
@@ -47,10 +47,25 @@ class PostResult:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch checked, balanced, chained and serialised: only its writes are left (write_batch)."""
+
+    results: list[PostResult]
+    inserts: tuple = ()  # store.bulk.PreparedRows for events, entries, postings
+    balances: list[tuple] = field(default_factory=list)  # daily balance deltas, in lock order
+    heads: tuple[tuple[str, int, str], ...] = ()  # (subsidiary, seq, hash) after the batch
+
+
 def post_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[EntryDraft]]]) -> list[PostResult]:
     """Post a batch inside the caller's transaction (see store.engine.write_transaction)."""
+    return write_batch(conn, prepare_batch(conn, items))
+
+
+def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[EntryDraft]]]) -> PreparedBatch:
+    """Everything up to the writes: reads the chain heads and known keys, balances, allocates ids, hashes."""
     if not items:
-        return []
+        return PreparedBatch([])
     subs = sorted({event.subsidiary for event, _ in items})
     heads = _lock_chain_heads(conn, subs)
     context = {code: _SubsidiaryContext.load(conn, code) for code in subs}
@@ -97,7 +112,7 @@ def post_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[Entr
         posting_rows.append(p_rows)
 
     if not fresh:
-        return results  # type: ignore[return-value]  # every item was already in the log
+        return PreparedBatch(results)  # type: ignore[arg-type]  # every item was already in the log
     n_entries = sum(len(e_rows) for e_rows in entry_rows)
     event_ids = allocate_ids(conn, events, len(event_rows))
     entry_ids = iter(allocate_ids(conn, entries, n_entries))
@@ -115,24 +130,31 @@ def post_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[Entr
                                       e_row["state"], e_row["effective_date"], p["quantity"], p["amount"],
                                       p["functional_amount"]))
         per_event_entry_ids.append(tuple(ids))
-    try:
-        insert_rows(conn, events, ("id", *EVENT_COLUMNS), event_tuples)
-        insert_rows(conn, entries, ("id", "event_id", *ENTRY_COLUMNS), entry_tuples)
-        insert_rows(conn, postings, ("entry_id", "subsidiary", *POSTING_COLUMNS), posting_tuples)
-    except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError) as exc:  # COPY/executemany use the driver
-        raise _integrity_conflict(exc) from None
-    _add_to_balances(conn, flat_postings)
-    for code in subs:
-        seq, head = heads[code]
-        conn.execute(chain_heads.update().where(chain_heads.c.subsidiary == code).values(seq=seq, hash=head))
-
     for (i, _event, _drafts), event_id, ids in zip(fresh, event_ids, per_event_entry_ids):
         results[i] = PostResult(event_id, ids)
     for i, (event, _drafts) in enumerate(items):
         if results[i] is None:  # a repeat of an earlier item of the same batch
             first = seen[(event.subsidiary, event.idempotency_key)][0]
             results[i] = PostResult(results[first].event_id, results[first].entry_ids, duplicate=True)
-    return results  # type: ignore[return-value]
+    inserts = (prepare_rows(conn, events, ("id", *EVENT_COLUMNS), event_tuples),
+               prepare_rows(conn, entries, ("id", "event_id", *ENTRY_COLUMNS), entry_tuples),
+               prepare_rows(conn, postings, ("entry_id", "subsidiary", *POSTING_COLUMNS), posting_tuples))
+    return PreparedBatch(results, inserts, _balance_rows(flat_postings),  # type: ignore[arg-type]
+                         tuple((code, *heads[code]) for code in subs))
+
+
+def write_batch(conn: Connection, batch: PreparedBatch) -> list[PostResult]:
+    """The writes of a prepared batch: rows, daily balances, chain heads. Mostly waiting on the database, so that
+    ingest can run it on a second thread while it prepares the next batch (see ingest.service)."""
+    try:
+        for prepared in batch.inserts:
+            write_rows(conn, prepared)
+    except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError) as exc:  # COPY/executemany use the driver
+        raise _integrity_conflict(exc) from None
+    upsert_add(conn, balances, BALANCE_KEYS, ("quantity", "amount", "functional_amount", "postings"), batch.balances)
+    for code, seq, head in batch.heads:
+        conn.execute(chain_heads.update().where(chain_heads.c.subsidiary == code).values(seq=seq, hash=head))
+    return batch.results
 
 
 class _SubsidiaryContext:
@@ -285,7 +307,7 @@ def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext, exp: int) -> dict:
     }
 
 
-def _add_to_balances(conn: Connection, rows: list[tuple]) -> None:
+def _balance_rows(rows: list[tuple]) -> list[tuple]:
     """rows: (subsidiary, account_id, commodity, weight currency, state, day, quantity, amount, functional)."""
     deltas: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r in rows:
@@ -294,13 +316,18 @@ def _add_to_balances(conn: Connection, rows: list[tuple]) -> None:
         d[1] += r[7]
         d[2] += r[8]
         d[3] += 1
-    upsert_balances(conn, deltas)
+    return balance_delta_rows(deltas)
+
+
+def balance_delta_rows(deltas: dict[tuple, list[int]]) -> list[tuple]:
+    """Deltas keyed (subsidiary, account_id, commodity, weight_currency, state, day) as rows, in lock order."""
+    return [(*k, *v) for k, v in sorted(deltas.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]
 
 
 def upsert_balances(conn: Connection, deltas: dict[tuple, list[int]]) -> None:
     """Add deltas keyed (subsidiary, account_id, commodity, weight_currency, state, day) to the daily balances."""
-    rows = [(*k, *v) for k, v in sorted(deltas.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]  # lock order
-    upsert_add(conn, balances, BALANCE_KEYS, ("quantity", "amount", "functional_amount", "postings"), rows)
+    upsert_add(conn, balances, BALANCE_KEYS, ("quantity", "amount", "functional_amount", "postings"),
+               balance_delta_rows(deltas))
 
 
 def _integrity_conflict(exc: Exception) -> Conflict:

@@ -110,6 +110,8 @@ class Mapping:
         init=False, repr=False, compare=False, hash=False
     )
 
+    _resolved: dict = field(init=False, repr=False, compare=False, hash=False, default_factory=dict)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "_layers", (_index(self.overrides), _index(self.defaults)))
 
@@ -118,7 +120,16 @@ class Mapping:
 
         `system` is a parser's source system ("amazon-settlement-v2", "sp-api-finances-v0", ...) or a rule-file
         system name. Surrounding whitespace is ignored (legacy files pad cells); case and inner spelling are not.
+        Answers are kept: a mapping is immutable, and ingest asks the same few triples for every row.
         """
+        key = (system, triple)
+        try:
+            return self._resolved[key]
+        except KeyError:
+            rule = self._resolved[key] = self._resolve(system, triple)
+            return rule
+
+    def _resolve(self, system: str, triple: Triple) -> MappingRule | None:
         name = canonical_system(system)
         transaction_type, amount_type, amount_description = (part.strip() for part in triple)
         for layer in self._layers:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Sequence
 
 from sqlalchemy import Connection, Date, DateTime, Table, func, select, text
@@ -29,20 +30,45 @@ def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """Insert rows given as tuples in `columns` order."""
-    if not rows:
-        return
+@dataclass(frozen=True)
+class PreparedRows:
+    """Rows ready to write: CSV text for COPY (PostgreSQL), or converted tuples for executemany (SQLite)."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: Sequence[Sequence] | None = None
+    csv: str | None = None
+    nullable: tuple[str, ...] = ()
+
+
+def prepare_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> PreparedRows:
+    """The CPU half of an insert, done while no write is in flight (see journal.writer.write_batch)."""
     if conn.dialect.name == "postgresql":
-        _copy(conn, table, columns, rows)
-    else:
-        placeholders = ", ".join("?" for _ in columns)
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
-                               _sqlite_rows(table, columns, rows))
-        finally:
-            cursor.close()
+        buffer = io.StringIO()
+        csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+        nullable = tuple(c for c in columns if table.c[c].nullable)
+        return PreparedRows(table.name, tuple(columns), csv=buffer.getvalue(), nullable=nullable)
+    return PreparedRows(table.name, tuple(columns), rows=_sqlite_rows(table, columns, rows))
+
+
+def write_rows(conn: Connection, prepared: PreparedRows) -> None:
+    """COPY in CSV: strings quoted (so "" is an empty string), None unquoted-empty; FORCE_NULL reads the quoted
+    empty of a nullable column as NULL, which is why the writer never puts "" into a nullable column."""
+    columns = ", ".join(prepared.columns)
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        if prepared.csv is not None:
+            if not prepared.csv:
+                return
+            options = "FORMAT csv" + (f", FORCE_NULL ({', '.join(prepared.nullable)})" if prepared.nullable else "")
+            # one read of the whole buffer: copy_expert's reads need the GIL, the send and the wait do not
+            cursor.copy_expert(f"COPY {prepared.table} ({columns}) FROM STDIN WITH ({options})",
+                               io.StringIO(prepared.csv), size=max(len(prepared.csv), 8192))
+        elif prepared.rows:
+            placeholders = ", ".join("?" for _ in prepared.columns)
+            cursor.executemany(f"INSERT INTO {prepared.table} ({columns}) VALUES ({placeholders})", prepared.rows)
+    finally:
+        cursor.close()
 
 
 def _sqlite_rows(table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> Sequence[Sequence]:
@@ -66,21 +92,6 @@ def _sqlite_value(value: object) -> object:
     if isinstance(value, date):
         return value.isoformat()
     return value
-
-
-def _copy(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """COPY in CSV: strings quoted (so "" is an empty string), None unquoted-empty; FORCE_NULL reads the quoted
-    empty of a nullable column as NULL, which is why the writer never puts "" into a nullable column."""
-    buffer = io.StringIO()
-    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
-    buffer.seek(0)
-    nullable = [c for c in columns if table.c[c].nullable]
-    options = "FORMAT csv" + (f", FORCE_NULL ({', '.join(nullable)})" if nullable else "")
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH ({options})", buffer)
-    finally:
-        cursor.close()
 
 
 def upsert_add(conn: Connection, table: Table, keys: Sequence[str], values: Sequence[str],

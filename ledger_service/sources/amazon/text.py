@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from ledger_service.sources.model import ParseError
 
@@ -146,6 +147,7 @@ def _to_naive_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+@lru_cache(maxsize=4096)  # a settlement repeats few dates over many rows; datetimes are immutable
 def parse_datetime(text: str) -> datetime:
     """One Amazon date or date-time -> naive UTC datetime. A bare date is midnight UTC.
 
@@ -207,6 +209,7 @@ _EU = re.compile(r"\d{1,3}(\.\d{3})+(,\d+)?|\d+(,\d+)?")
 _GROUPING_NOISE = str.maketrans("", "", " \u00a0\u202f'")
 
 
+@lru_cache(maxsize=8192)  # fees and prices repeat; Decimals are immutable
 def parse_decimal(text: str, decimal_comma: bool | None = None) -> Decimal:
     """An Amazon amount -> Decimal. Never goes through float.
 
