@@ -90,26 +90,31 @@ def chain_hash(prev_hash: str, record: dict) -> str:
 
 def chain_record(event_row: dict, entry_rows: list[dict], posting_rows: list[list[dict]]) -> dict:
     """What the chain hash covers, built from the stored column values (the same at post time and at verify)."""
-    event_fields = (
-        "subsidiary", "seq", "kind", "occurred_at", "recorded_at", "idempotency_key", "input_hash",
-        "source_system", "source_document", "source_sha256", "source_line", "source_page", "raw",
-    )
     entry_fields = ("effective_date", "currency", "rate", "description", "state", "reverses_entry_id", "reason")
     posting_fields = (
         "account", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
         "marketplace", "settlement_id", "order_id", "sku", "location", "dimensions",
     )
-    event = {k: _norm(event_row[k]) for k in event_fields}
-    if event_row.get("payload") is not None:  # only events that have one: older chains keep their hashes
-        event["payload"] = event_row["payload"]
     return {
-        "event": event,
+        "event": event_record(event_row),
         "entries": [
             # posting values are ints, strings or None on both engines: no normalising needed
             {**{k: _norm(e[k]) for k in entry_fields}, "postings": [_posting(p, posting_fields) for p in ps]}
             for e, ps in zip(entry_rows, posting_rows)
         ],
     }
+
+
+EVENT_FIELDS = ("subsidiary", "seq", "kind", "occurred_at", "recorded_at", "idempotency_key", "input_hash",
+                "source_system", "source_document", "source_sha256", "source_line", "source_page", "raw")
+
+
+def event_record(event_row: dict) -> dict:
+    """The event's part of the chain record."""
+    event = {k: _norm(event_row[k]) for k in EVENT_FIELDS}
+    if event_row.get("payload") is not None:  # only events that have one: older chains keep their hashes
+        event["payload"] = event_row["payload"]
+    return event
 
 
 def _posting(p: dict, fields: tuple[str, ...]) -> dict:

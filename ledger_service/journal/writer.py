@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
 from typing import Sequence
 
 from sqlalchemy import Connection, select
@@ -23,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger_service.chart.service import account_ids, commodity_kinds, ensure_commodity, utcnow
 from ledger_service.errors import Conflict, Invalid, NotFound
-from ledger_service.eventlog.model import EventDraft, canonical_json, chain_hash, chain_record, naive_utc
+from ledger_service.eventlog.model import EventDraft, canonical_json, chain_hash, event_record, naive_utc
 from ledger_service.journal.model import DIMENSIONS, EntryDraft, balance
 from ledger_service.money import currency_exponent, to_minor
 from ledger_service.store.bulk import allocate_ids, prepare_rows, upsert_add, write_rows
@@ -96,39 +98,35 @@ def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[E
 
     _check_reversals(conn, [d for _, _, ds in fresh for d in ds])
     _ensure_commodities(conn, [d for _, _, ds in fresh for d in ds])
-    recorded_at = utcnow()
-    event_rows, entry_rows, posting_rows = [], [], []
-    for i, event, drafts in fresh:
-        ctx = context[event.subsidiary]
-        seq, prev = heads[event.subsidiary]
-        erow = _event_row(event, seq + 1, recorded_at, seen[(event.subsidiary, event.idempotency_key)][1])
-        e_rows = [_entry_row(d) for d in drafts]
-        p_rows = [[_posting_row(d, p, ctx, currency_exponent(d.currency)) for p in d.postings] for d in drafts]
-        erow["prev_hash"] = prev
-        erow["hash"] = chain_hash(prev, chain_record(erow, e_rows, p_rows))
-        heads[event.subsidiary] = (seq + 1, erow["hash"])
-        event_rows.append(erow)
-        entry_rows.append(e_rows)
-        posting_rows.append(p_rows)
-
     if not fresh:
         return PreparedBatch(results)  # type: ignore[arg-type]  # every item was already in the log
-    n_entries = sum(len(e_rows) for e_rows in entry_rows)
-    event_ids = allocate_ids(conn, events, len(event_rows))
+    recorded_at = utcnow()
+    n_entries = sum(len(drafts) for _, _, drafts in fresh)
+    event_ids = allocate_ids(conn, events, len(fresh))
     entry_ids = iter(allocate_ids(conn, entries, n_entries))
     event_tuples, entry_tuples, posting_tuples, flat_postings, per_event_entry_ids = [], [], [], [], []
-    for (i, event, drafts), event_id, erow, e_rows, p_rows in zip(fresh, event_ids, event_rows, entry_rows, posting_rows):
-        event_tuples.append((event_id, *(erow[c] for c in EVENT_COLUMNS)))
-        ids = []
-        for e_row, ps in zip(e_rows, p_rows):
+    for (i, event, drafts), event_id in zip(fresh, event_ids):
+        sub = event.subsidiary
+        ctx = context[sub]
+        seq, prev = heads[sub]
+        erow = _event_row(event, seq + 1, recorded_at, seen[(sub, event.idempotency_key)][1])
+        chain_entries, ids = [], []
+        for d in drafts:
             entry_id = next(entry_ids)
             ids.append(entry_id)
-            entry_tuples.append((entry_id, event_id, *(e_row[c] for c in ENTRY_COLUMNS)))
-            for p in ps:
-                posting_tuples.append((entry_id, event.subsidiary, *(p[c] for c in POSTING_COLUMNS)))
-                flat_postings.append((event.subsidiary, p["account_id"], p["commodity"], e_row["currency"],
-                                      e_row["state"], e_row["effective_date"], p["quantity"], p["amount"],
-                                      p["functional_amount"]))
+            e_row = _entry_row(d)
+            entry_tuples.append((entry_id, event_id, *e_row))
+            chain_postings = []
+            for p in d.postings:
+                row, record = _posting_row(d, p, ctx)
+                posting_tuples.append((entry_id, sub, *row))
+                chain_postings.append(record)
+                flat_postings.append((sub, row[0], row[1], d.currency, d.state, d.date, row[2], row[4], row[5]))
+            chain_entries.append(_entry_record(e_row, chain_postings))
+        erow["prev_hash"] = prev
+        erow["hash"] = chain_hash(prev, {"event": event_record(erow), "entries": chain_entries})
+        heads[sub] = (seq + 1, erow["hash"])
+        event_tuples.append((event_id, *(erow[c] for c in EVENT_COLUMNS)))
         per_event_entry_ids.append(tuple(ids))
     for (i, _event, _drafts), event_id, ids in zip(fresh, event_ids, per_event_entry_ids):
         results[i] = PostResult(event_id, ids)
@@ -276,35 +274,60 @@ def _event_row(event: EventDraft, seq: int, recorded_at, input_hash: str) -> dic
     }
 
 
-def _entry_row(d: EntryDraft) -> dict:
-    return {
-        "subsidiary": d.subsidiary,
-        "effective_date": d.date,
-        "currency": d.currency,
-        "rate": format(d.rate.normalize(), "f") if d.rate != 1 else "1",
-        "description": d.description,
-        "state": d.state,
-        "reverses_entry_id": d.reverses_entry_id,
-        "reason": d.reason or None,
-    }
+def _entry_row(d: EntryDraft) -> tuple:
+    """The entry's columns, in ENTRY_COLUMNS order."""
+    return (d.subsidiary, d.date, d.currency, format(d.rate.normalize(), "f") if d.rate != 1 else "1",
+            d.description, d.state, d.reverses_entry_id, d.reason or None)
 
 
-def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext, exp: int) -> dict:
-    named = dict(p.dimensions)
-    extra = {k: v for k, v in named.items() if k not in DIMENSIONS}
-    amount = to_minor(p.amount, exp)
-    return {
-        "account": p.account,
-        "account_id": ctx.account_id(p.account),
-        "commodity": p.commodity if p.is_units else d.currency,
-        "quantity": to_minor(p.units, 0, "units") if p.is_units else amount,
-        "cost_per_unit": None if p.cost_per_unit is None else format(p.cost_per_unit, "f"),
-        "amount": amount,
-        "functional_amount": to_minor(p.functional_amount, ctx.functional_exponent, "functional amount"),
-        **{name: named.get(name) for name in DIMENSIONS},
-        "dimensions": canonical_json(extra) if extra else None,
-        "source_line": p.source_line,
-    }
+_DIMENSION_INDEX = {name: i for i, name in enumerate(DIMENSIONS)}
+
+
+def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> tuple[tuple, dict]:
+    """The posting's columns in POSTING_COLUMNS order, and what the chain hashes of it (eventlog.chain_record's
+    posting fields, built here directly: this runs for every posting ingest writes)."""
+    named: list = [None] * len(DIMENSIONS)
+    extra = []
+    for key, value in p.dimensions:
+        index = _DIMENSION_INDEX.get(key)
+        if index is None:
+            extra.append((key, value))
+        else:
+            named[index] = value
+    exp = currency_exponent(d.currency)
+    amount = _minor(p.amount, exp, "amount")
+    if p.functional_amount is p.amount and ctx.functional_exponent == exp:  # the functional currency's own entry
+        functional = amount
+    else:
+        functional = _minor(p.functional_amount, ctx.functional_exponent, "functional amount")
+    commodity = p.commodity if p.is_units else d.currency
+    quantity = to_minor(p.units, 0, "units") if p.is_units else amount
+    cost = None if p.cost_per_unit is None else format(p.cost_per_unit, "f")
+    dimensions = _extra_json(tuple(extra)) if extra else None
+    row = (ctx.account_id(p.account), commodity, quantity, cost, amount, functional, *named, dimensions,
+           p.source_line)
+    record = {"account": p.account, "commodity": commodity, "quantity": quantity, "cost_per_unit": cost,
+              "amount": amount, "functional_amount": functional, **dict(zip(DIMENSIONS, named)),
+              "dimensions": dimensions}
+    if p.source_line is not None:  # as eventlog.chain_record: only postings read from a file line
+        record["source_line"] = p.source_line
+    return row, record
+
+
+@lru_cache(maxsize=65536)
+def _minor(amount: Decimal, exp: int, what: str) -> int:
+    return to_minor(amount, exp, what)  # amounts repeat (fees, prices): equal Decimals have equal minor units
+
+
+@lru_cache(maxsize=4096)
+def _extra_json(extra: tuple[tuple[str, str], ...]) -> str:
+    return canonical_json(dict(extra))  # the same few (amazon_type, role) pairs on most postings
+
+
+def _entry_record(e_row: tuple, postings: list[dict]) -> dict:
+    _sub, day, currency, rate, description, state, reverses, reason = e_row
+    return {"effective_date": day.isoformat(), "currency": currency, "rate": rate, "description": description,
+            "state": state, "reverses_entry_id": reverses, "reason": reason, "postings": postings}
 
 
 def _balance_rows(rows: list[tuple]) -> list[tuple]:

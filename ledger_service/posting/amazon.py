@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from ledger_service.errors import Invalid
 from ledger_service.eventlog.model import EventDraft, Source, sha256_hex
-from ledger_service.journal.model import EntryDraft, money_posting
+from ledger_service.journal.model import EntryDraft, Posting, money_posting
 from ledger_service.money import round_money
 from ledger_service.sources.model import AmazonAmount, SettlementSummary, posted_day
 
@@ -132,24 +132,24 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
     when = first.posted_at or default_date
     if when is None:
         raise Invalid(f"{first.natural_key}: no posted date and no default date")
-    common = dict(marketplace=first.marketplace, settlement_id=first.settlement_id, order_id=first.order_id,
-                  sku=first.sku)
+    # Dimensions as journal.model.dims() would sort them, built in key order: this runs for every row ingested.
+    low = tuple((k, v) for k, v in (("marketplace", first.marketplace), ("order_id", first.order_id)) if v)
+    high = tuple((k, v) for k, v in (("settlement_id", first.settlement_id), ("sku", first.sku)) if v)
     vat_rate = getattr(mapping, "vat_included_rate", None)
     lines, total, suspense = [], Decimal(0), 0
     for amount in amounts:
         rule = mapping.resolve(system, amount.triple)
-        dims = dict(common, amazon_type=triple_text(amount.triple))
+        kind = ("amazon_type", triple_text(amount.triple))
         if rule is None:
-            account, suspense = SUSPENSE, suspense + 1
+            account, role, suspense = SUSPENSE, None, suspense + 1
         else:
-            account = rule.account
-            if rule.role:
-                dims["role"] = rule.role
+            account, role = rule.account, rule.role
+        dims = (kind, *low, ("role", role), *high) if role else (kind, *low, *high)
         line = amount.source.line
         vat = _included_vat(amount, rule, mapping) if vat_rate is not None else 0
-        lines.append(money_posting(account, -(amount.amount - vat), line, **dims))
+        lines.append(Posting(account, -(amount.amount - vat), dimensions=dims, source_line=line))
         if vat:  # VAT inside a VAT-inclusive price is owed to the tax authority, never revenue
-            lines.append(money_posting(VAT, -vat, line, **{**dims, "role": "tax"}))
+            lines.append(Posting(VAT, -vat, dimensions=(kind, *low, ("role", "tax"), *high), source_line=line))
         total += amount.amount
     label = first.order_id or first.shipment_id or first.adjustment_id
     entry = EntryDraft(
@@ -158,7 +158,7 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
         currency=first.currency,
         description=(triple_text(first.triple) if len(amounts) == 1 else f"{first.transaction_type}: {len(amounts)} amounts")
         + (f" {label}" if label else ""),
-        postings=(money_posting(CLEARING, total, **common), *lines),
+        postings=(Posting(CLEARING, total, dimensions=low + high), *lines),
         state="posted" if first.final else "pending",
     )
     raws = [a.source.raw for a in amounts]

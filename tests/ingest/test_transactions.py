@@ -10,6 +10,7 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
+from ledger_service.balances.integrity import verify
 from ledger_service.errors import Conflict
 from ledger_service.exceptions.service import exceptions, reclass
 from ledger_service.ingest.service import ingest_bytes, ingest_file
@@ -42,6 +43,8 @@ def test_an_order_item_is_one_entry_whose_lines_keep_their_rows(engine):
                                                  "order_id": "114-8829371-4410258", "sku": "NX-HD-1200"}
     assert view["description"] == "Order: 5 amounts 114-8829371-4410258"
     assert (s["rows"], s["rows_sum"], s["status"]) == (23, "582.89", "reconciled")
+    with engine.connect() as conn:  # the chain, recomputed from the stored rows, covers each line's source_line
+        assert verify(conn).ok
 
 
 def counts(engine) -> tuple[int, int, int]:
@@ -87,3 +90,23 @@ def test_two_unknown_fees_of_one_transaction_are_two_exceptions(engine, tmp_path
     with engine.connect() as conn:
         assert exceptions(conn, "US") == []
         assert len(exceptions(conn, "US", include_closed=True)) == 2
+
+
+def test_transaction_dimensions_are_what_dims_would_build():
+    """transaction_entry builds dimension tuples in key order by hand (it runs per row): they must equal dims()."""
+    from datetime import datetime
+
+    from ledger_service.ingest.plan import Planner
+    from ledger_service.journal.model import dims
+    from ledger_service.mapping.loader import load_mapping
+    from ledger_service.sources.amazon import parse_document
+
+    for subsidiary, currency, sample in (("US", "USD", SAMPLE),):
+        parsed = parse_document(sample.read_bytes(), sample.name)
+        planner = Planner(subsidiary, currency, load_mapping(REPO_ROOT / "accounts", subsidiary), set(),
+                          datetime(2026, 7, 1), sample.name)
+        postings_seen = [p for posted in planner.plan((*parsed.settlements, *parsed.amounts))
+                         for entry in posted.entries for p in entry.postings]
+        assert len(postings_seen) > 23
+        for p in postings_seen:
+            assert p.dimensions == dims(**dict(p.dimensions)), p

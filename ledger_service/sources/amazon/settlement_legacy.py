@@ -96,15 +96,15 @@ def _amounts(row: Row, settlements: Settlements, document: str, sha256: str,
     posted = cell_datetime(row, "posted-date", document)
     quantity = cell_int(row, "quantity-purchased", document)
     order_id, shipment_id, extra = split_order_id(row)
-    extra += tuple((c, row.get(c)) for c in ("merchant-order-item-id", "merchant-adjustment-item-id") if row.get(c))
-    transaction_type = row.get("transaction-type")
+    extra += tuple((c, row[c]) for c in ("merchant-order-item-id", "merchant-adjustment-item-id") if row[c])
+    transaction_type = row["transaction-type"]
     source = SourceRef(SYSTEM, document, sha256, row.line, None, row.raw)
     out = []
     for column, type_column, amount_type, fallback in MONEY_COLUMNS:
-        if not row.get(column):
+        if not row[column]:
             continue
         amount: Decimal = cell_decimal(row, column, document, decimal_comma)
-        description = (row.get(type_column) if type_column else "") or fallback
+        description = (row[type_column] if type_column else "") or fallback
         settlements.add(summary.settlement_id, amount)
         out.append(AmazonAmount(
             natural_key=f"settlement:{summary.settlement_id}:row:{ordinal}:{column}",
@@ -121,7 +121,7 @@ def _amounts(row: Row, settlements: Settlements, document: str, sha256: str,
             shipment_id=shipment_id,
             **row_fields(row),
             quantity=quantity,
-            promotion_id=(row.get("promotion-id") or None) if column == "promotion-amount" else None,
+            promotion_id=(row["promotion-id"] or None) if column == "promotion-amount" else None,
             extra=extra + ((("column", column),)),
         ))
     return out
