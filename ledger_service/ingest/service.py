@@ -1,8 +1,10 @@
 """Ingest one document: parse it (settlement flat files are streamed), post it in one transaction, report.
 
-A file with a bad row posts nothing: records are posted in batches, but all inside one database transaction, so
-a ParseError naming file:line (or a posting error) anywhere in the file rolls the whole file back. The same file again changes nothing (natural keys). A closed
-settlement supersedes what Finances data posted for it (see precedence.py), so nothing is counted twice.
+The records a parser yields go through ingest.plan (Amazon transactions, posting rules) and are written in
+batches, all inside one database transaction: a ParseError naming file:line (or a posting error) anywhere in the
+file rolls the whole file back. On PostgreSQL each batch's writes run on a second thread while the next batch is
+parsed and prepared (see _Writer). The same file again changes nothing (natural keys). A closed settlement
+supersedes what Finances data posted for it (see precedence.py), so nothing is counted twice.
 """
 
 from __future__ import annotations

@@ -138,8 +138,13 @@ def _check_posting(p: Posting, currency: str) -> None:
     elif p.cost_per_unit is not None:
         raise Invalid(f"posting to {p.account}: a cost per unit needs units")
     for key, _ in p.dimensions:
-        if not key.replace("_", "").isalnum():
-            raise Invalid(f"posting to {p.account}: dimension name {key!r} must be letters, digits or _")
+        if key not in _CHECKED_NAMES:
+            if not key.replace("_", "").isalnum():
+                raise Invalid(f"posting to {p.account}: dimension name {key!r} must be letters, digits or _")
+            _CHECKED_NAMES.add(key)
+
+
+_CHECKED_NAMES: set[str] = set()  # dimension names already found valid: the same few names on every posting
 
 
 def _functional(entry: EntryDraft, functional_currency: str) -> tuple[Posting, ...]:

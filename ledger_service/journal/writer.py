@@ -9,7 +9,9 @@ with executemany instead of row by row. For each batch:
 3. balance every entry (journal.model.balance) and resolve accounts, before anything is written;
 4. insert events, entries and postings, add the batch's deltas to the daily balances, move the chain heads.
 
-Everything commits together or not at all: a batch with one bad entry writes nothing.
+Steps 1-3 and the rows for step 4 are `prepare_batch`; the writes are `write_batch`, mostly waiting on the
+database, so that ingest can run them on a second thread while it prepares the next batch. Everything commits
+together or not at all: a batch with one bad entry writes nothing.
 """
 
 from __future__ import annotations

@@ -268,3 +268,30 @@ def test_exception_queue_is_exactly_the_deliberate_unknowns(engine, workdir, ord
         assert sorted(got) == sorted(expected) and len(expected) == suspense
         assert len(expected) == len(paths) // 2  # one every other settlement
         assert all(e["status"] == "open" and e["currency"] == CURRENCY[market] for e in queue)
+
+
+@examples
+@given(**sizes)
+def test_transactions_post_what_each_row_posts_alone(engine, workdir, orders, days, seed):
+    """One entry per Amazon transaction moves exactly the money of one entry per row. Independent computation: the
+    per-amount rule (posting.amazon.amount_entry, the one Finances amounts use) applied to every parsed row, plus
+    each settlement's disbursement, summed per account."""
+    from collections import defaultdict
+
+    from ledger_service.posting.amazon import amount_entry, settlement_events
+
+    cfg = run_settings(workdir)
+    _, files = generated(workdir, orders, days, seed)
+    for market, paths in files.items():
+        code = new_subsidiary(engine, workdir, market)
+        ingest_files(engine, paths, code, cfg)
+        mapping = load_mapping(cfg.accounts_dir, code)
+        expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for path in paths:
+            parsed = parse_document(path.read_bytes(), path.name)
+            posted = [settlement_events(code, s) for s in parsed.settlements]
+            posted += [amount_entry(code, a, mapping) for a in parsed.amounts]
+            for entry in (e for p in posted for e in p.entries):
+                for posting in entry.postings:
+                    expected[(posting.account, entry.currency)] += posting.amount
+        assert balances(engine, code) == {k: v for k, v in expected.items() if v != 0}

@@ -110,3 +110,48 @@ def test_transaction_dimensions_are_what_dims_would_build():
         assert len(postings_seen) > 23
         for p in postings_seen:
             assert p.dimensions == dims(**dict(p.dimensions)), p
+
+
+def test_small_batches_written_on_the_second_thread_roll_back_with_the_file(engine, monkeypatch):
+    """With batches of two events, several writes are in flight (on PostgreSQL, on the writer thread) before the
+    bad row near the end of the file: the error still rolls every one of them back, and the same file without the
+    bad row then posts in full, as with one batch."""
+    import ledger_service.ingest.service as service
+    from ledger_service.sources.model import ParseError
+
+    monkeypatch.setattr(service, "BATCH", 2)
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    bad = list(lines)
+    bad[-1] = bad[-1].replace("\t-420.00\t", "\tfour hundred\t")
+    with pytest.raises(ParseError, match=r"^late.txt:25: "):
+        ingest_bytes(engine, ("\n".join(bad) + "\n").encode(), "late.txt", "US")
+    assert counts(engine) == (0, 0, 0)
+
+    report = ingest_file(engine, SAMPLE, "US")
+    assert (report.events, report.entries) == (12, 12)
+    with engine.connect() as conn:
+        [s] = settlements(conn, "US")
+        assert verify(conn).ok
+    assert s["status"] == "reconciled"
+
+
+def test_a_write_refused_on_the_second_thread_fails_the_file(engine, monkeypatch):
+    """A conflict raised by the database while a batch is written (not while it is prepared) reaches the caller
+    and the file posts nothing."""
+    import ledger_service.ingest.service as service
+    from ledger_service.journal import writer
+
+    monkeypatch.setattr(service, "BATCH", 2)
+    calls = {"n": 0}
+    real = writer.write_batch
+
+    def refuse_the_third(conn, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Conflict("refused for the test")
+        return real(conn, batch)
+
+    monkeypatch.setattr(service, "write_batch", refuse_the_third)
+    with pytest.raises(Conflict, match="refused for the test"):
+        ingest_file(engine, SAMPLE, "US")
+    assert counts(engine) == (0, 0, 0)
