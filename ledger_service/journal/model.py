@@ -148,14 +148,15 @@ _CHECKED_NAMES: set[str] = set()  # dimension names already found valid: the sam
 
 
 def _functional(entry: EntryDraft, functional_currency: str) -> tuple[Posting, ...]:
-    if entry.currency == functional_currency:  # rate 1, amounts already checked to the minor unit: nothing to round
+    if entry.currency == functional_currency:
+        # Rate 1, amounts already checked to the minor unit and summing to zero: nothing to round, no residual.
         amounts = [p.amount for p in entry.postings]
     else:
         amounts = [round_money(p.amount * entry.rate, functional_currency) for p in entry.postings]
-    residual = sum(amounts, Decimal(0))
-    if residual != 0:
-        largest = max(range(len(amounts)), key=lambda i: (abs(amounts[i]), -i))
-        amounts[largest] -= residual
+        residual = sum(amounts, Decimal(0))
+        if residual != 0:
+            largest = max(range(len(amounts)), key=lambda i: (abs(amounts[i]), -i))
+            amounts[largest] -= residual
     # Direct construction: dataclasses.replace is the slowest part of balancing a large batch.
     return tuple(Posting(p.account, p.amount, p.units, p.commodity, p.cost_per_unit, a, p.dimensions, p.source_line)
                  for p, a in zip(entry.postings, amounts))
