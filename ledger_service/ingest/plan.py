@@ -7,8 +7,8 @@ event and entry would multiply log rows, clearing lines and hashes by five for n
 every posting keeps the line it was read from. So consecutive rows with the same transaction key
 (posting.amazon.transaction_key) post as one event with one entry.
 
-A flat-file settlement's summary posts after its rows, with how many amounts they held and a digest of their
-events' input hashes. The summary is the settlement's identity (its key is the settlement id), so the same
+A flat-file settlement's summary posts after its rows (at the end of the file, once even if the file summarises
+it twice), with how many amounts they held and a digest of their events' input hashes. The summary is the settlement's identity (its key is the settlement id), so the same
 settlement ingested again with any row changed, added or removed is a conflict on the summary, and the file
 posts nothing, even where a changed grouping would have given some transactions new keys.
 
@@ -26,8 +26,8 @@ from datetime import datetime
 from typing import Iterable, Iterator
 
 from ledger_service.ingest import precedence
-from ledger_service.posting.amazon import (Posted, amount_entry, settlement_events, transaction_entry,
-                                           transaction_key)
+from ledger_service.posting.amazon import (Posted, amount_entry, settlement_events, summary_fields,
+                                           transaction_entry, transaction_key)
 from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary
 
 
@@ -51,38 +51,30 @@ class Planner:
 
     def plan(self, records: Iterable[SettlementSummary | AmazonAmount]) -> Iterator[Posted]:
         period_end: dict[str, datetime | None] = {}  # settlement id -> its end, for rows that carry no date
-        held: SettlementSummary | None = None  # a flat file's summary, posted after its rows
-        digest, count = hashlib.sha256(), 0
+        held: dict[str, _Held] = {}  # a flat file's summaries, posted after all their rows (at the end)
         group: list[AmazonAmount] = []
         key: tuple | None = None
 
         def flush_group() -> Iterator[Posted]:
-            nonlocal group, count
+            nonlocal group
             if group:
                 posted = transaction_entry(self.subsidiary, group, self.mapping,
                                            default_date=period_end.get(group[0].settlement_id) or self.started)
-                digest.update(posted.event.input_hash.encode())
-                count += len(group)
+                # by id: parse_document lists every summary before the rows (the streamed reader interleaves them)
+                held[group[0].settlement_id].add(posted.event.input_hash, len(group))
                 group = []
                 yield posted
-
-        def flush_summary() -> Iterator[Posted]:
-            nonlocal held
-            if held is not None:
-                yield settlement_events(self.subsidiary, held, default_date=self.started,
-                                        rows=(count, digest.hexdigest()))
-                held = None
 
         for record in records:
             if isinstance(record, SettlementSummary):
                 yield from flush_group()
-                yield from flush_summary()
                 period_end[record.settlement_id] = record.end or record.deposit_date
-                self.settlements.append(record.settlement_id)
+                if record.settlement_id not in self.settlements:
+                    self.settlements.append(record.settlement_id)
                 if record.final:
                     self.final_ids.add(record.settlement_id)
                 if is_flat_file(record.source.system):
-                    held, digest, count = record, hashlib.sha256(), 0
+                    held.setdefault(record.settlement_id, _Held(record)).check_same(record, self.document)
                 else:
                     yield settlement_events(self.subsidiary, record, superseded=self._superseded(record),
                                             default_date=self.started)
@@ -102,7 +94,9 @@ class Planner:
             yield amount_entry(self.subsidiary, record, self.mapping, superseded=superseded,
                                default_date=period_end.get(record.settlement_id) or self.started)
         yield from flush_group()
-        yield from flush_summary()
+        for summary in held.values():
+            yield settlement_events(self.subsidiary, summary.summary, default_date=self.started,
+                                    rows=(summary.count, summary.digest.hexdigest()))
 
     def _superseded(self, record: SettlementSummary | AmazonAmount) -> bool:
         return not is_flat_file(record.source.system) and record.settlement_id in self.settled
@@ -112,3 +106,22 @@ class Planner:
             raise ParseError(self.document, record.source.line or record.source.page,
                              f"amount in {record.currency} for subsidiary {self.subsidiary} "
                              f"(functional {self.functional_currency}): no exchange rate source configured")
+
+
+class _Held:
+    """A flat-file settlement's summary and what its rows have added up to so far."""
+
+    def __init__(self, summary: SettlementSummary):
+        self.summary, self.count, self.digest = summary, 0, hashlib.sha256()
+
+    def add(self, input_hash: str, amounts: int) -> None:
+        self.digest.update(input_hash.encode())
+        self.count += amounts
+
+    def check_same(self, summary: SettlementSummary, document: str) -> None:
+        """A settlement summarised twice in one file must say the same thing both times; its rows then add up."""
+        first = self.summary
+        if summary is not first and summary_fields(summary) != summary_fields(first):
+            raise ParseError(document, summary.source.line,
+                             f"settlement {summary.settlement_id} is summarised again with other values "
+                             f"(first at line {first.source.line})")

@@ -234,13 +234,13 @@ def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: b
         idempotency_key=key,
         raw=raw,
         source=_source(summary.source),
-        content={"raw": raw, "summary": _summary_fields(summary)} | ({"rows": list(rows)} if rows else {}),
-        payload=_summary_fields(summary) | ({"rows": rows[0]} if rows else {}),
+        content={"raw": raw, "summary": summary_fields(summary)} | ({"rows": list(rows)} if rows else {}),
+        payload=summary_fields(summary) | ({"rows": rows[0]} if rows else {}),
     )
     return Posted(event, entries)
 
 
-def _summary_fields(summary: SettlementSummary) -> dict:
+def summary_fields(summary: SettlementSummary) -> dict:
     return {"settlement_id": summary.settlement_id, "currency": summary.currency,
             "total_amount": summary.total_amount, "start": summary.start, "end": summary.end,
             "deposit_date": summary.deposit_date, "final": summary.final}

@@ -155,3 +155,38 @@ def test_a_write_refused_on_the_second_thread_fails_the_file(engine, monkeypatch
     with pytest.raises(Conflict, match="refused for the test"):
         ingest_file(engine, SAMPLE, "US")
     assert counts(engine) == (0, 0, 0)
+
+
+TWO = REPO_ROOT / "tests" / "data" / "amazon" / "v2_two_settlements.txt"
+
+
+@pytest.mark.parametrize("how", ["streamed file", "uploaded bytes"])
+def test_each_settlement_counts_and_digests_its_own_rows(engine, how):
+    """The streamed reader interleaves summaries and rows; parse_document gives every summary first. Either way
+    each settlement's summary counts its own rows: 6001 has three (6.00 + 6.00 - 2.00 = 10.00), 6002 two
+    (-39.99 - 1.26 = -41.25)."""
+    if how == "streamed file":
+        ingest_file(engine, TWO, "US")
+    else:
+        ingest_bytes(engine, TWO.read_bytes(), TWO.name, "US")
+    with engine.connect() as conn:
+        found = {s["settlement_id"]: (s["rows"], s["rows_sum"], s["status"]) for s in settlements(conn, "US")}
+    assert found == {"6001": (3, "10.00", "reconciled"), "6002": (2, "-41.25", "reconciled")}
+
+
+def test_a_settlement_summarised_twice_posts_once_with_all_its_rows(engine):
+    lines = TWO.read_text(encoding="utf-8").splitlines()
+    header, summary, rows = lines[0], lines[1], lines[2:5]
+    again = [summary, rows[2].replace("\t-2.00", "\t-3.00")]  # the same summary, one more row
+    report = ingest_bytes(engine, ("\n".join([header, summary, *rows, *again]) + "\n").encode(), "twice.txt", "US")
+    assert report.settlements == ["6001"]
+    with engine.connect() as conn:
+        [s] = settlements(conn, "US")
+    # 10.00 + -3.00: the summary's total no longer matches its rows, and reconciliation says so.
+    assert (s["rows"], s["rows_sum"], s["total_amount"], s["status"]) == (4, "7.00", "10.00", "difference")
+
+    other = summary.replace("\t10.00\t", "\t7.00\t")
+    from ledger_service.sources.model import ParseError
+    with pytest.raises(ParseError, match=r"^other.txt:6: settlement 6001 is summarised again with other values "
+                                         r"\(first at line 2\)"):
+        ingest_bytes(engine, ("\n".join([header, summary, *rows, other, again[1]]) + "\n").encode(), "other.txt", "US")
