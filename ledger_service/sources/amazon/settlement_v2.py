@@ -50,10 +50,8 @@ class Row(dict):
     raw text. A dict, so that reading a cell is one C lookup: ingest reads about twenty per row."""
 
     __slots__ = ("line", "raw")
-
-    def __init__(self, line: int, raw: str, cells: Iterable[tuple[str, str]]):
-        super().__init__(cells)
-        self.line, self.raw = line, raw
+    line: int
+    raw: str
 
     def __missing__(self, column: str) -> str:
         return ""
@@ -83,7 +81,9 @@ def table_row(header: list[str], row: tuple[int, str, list[str]], document: str)
     line, raw, cells = row
     if len(cells) != len(header):
         raise ParseError(document, line, f"{len(cells)} columns, header has {len(header)}")
-    return Row(line, raw, zip(header, cells))
+    row = Row(zip(header, cells))  # dict's own constructor: a Python __init__ here costs a call per row
+    row.line, row.raw = line, raw
+    return row
 
 
 def decimal_convention(rows: list[Row], columns: tuple[str, ...]) -> bool | None:
@@ -188,10 +188,9 @@ def is_summary(row: Row, money_columns: tuple[str, ...]) -> bool:
 
 def row_fields(row: Row) -> dict[str, str | None]:
     """The identifying cells both flat-file layouts carry under the same names (blank is None)."""
-    return {field: row[column] or None for field, column in (
-        ("merchant_order_id", "merchant-order-id"), ("adjustment_id", "adjustment-id"),
-        ("marketplace", "marketplace-name"), ("fulfillment_id", "fulfillment-id"), ("sku", "sku"),
-        ("order_item_code", "order-item-code"))}
+    return {"merchant_order_id": row["merchant-order-id"] or None, "adjustment_id": row["adjustment-id"] or None,
+            "marketplace": row["marketplace-name"] or None, "fulfillment_id": row["fulfillment-id"] or None,
+            "sku": row["sku"] or None, "order_item_code": row["order-item-code"] or None}
 
 
 def split_order_id(row: Row) -> tuple[str | None, str | None, tuple[tuple[str, str], ...]]:
@@ -233,7 +232,9 @@ def records(rows: Iterable[Row], header: list[str], settlements: Settlements, do
     Shared by `parse` and the streaming reader (stream.py), so both yield the same records and the same errors.
     """
     for row in rows:
-        summary = open_summary(row, MONEY, settlements, document, sha256, SYSTEM, decimal_comma)
+        # A row with a transaction type is never a summary (is_summary): most rows skip the full test.
+        summary = None if row["transaction-type"] else open_summary(row, MONEY, settlements, document, sha256,
+                                                                      SYSTEM, decimal_comma)
         if summary is not None:
             yield summary
         else:
@@ -259,8 +260,9 @@ def _amount(row: Row, settlements: Settlements, document: str, sha256: str, deci
     amount = cell_decimal(row, "amount", document, decimal_comma)
     posted = cell_datetime(row, "posted-date-time", document) or cell_datetime(row, "posted-date", document)
     order_id, shipment_id, extra = split_order_id(row)
-    extra += tuple((c, row[c]) for c in ("posted-date", "merchant-order-item-id", "merchant-adjustment-item-id")
-                   if row[c])
+    for column in ("posted-date", "merchant-order-item-id", "merchant-adjustment-item-id"):
+        if row[column]:
+            extra += ((column, row[column]),)
     settlements.add(summary.settlement_id, amount)
     return AmazonAmount(
         natural_key=f"settlement:{summary.settlement_id}:row:{ordinal}",

@@ -295,6 +295,6 @@ def tab_rows(text: str) -> list[tuple[int, str, list[str]]]:
 def tab_row(number: int, line: str) -> tuple[int, str, list[str]] | None:
     """One physical line (without its "\n") -> (line number, raw line, stripped cells), or None when blank."""
     line = line.rstrip("\r")
-    if not line.strip():
+    if not line or line.isspace():  # blank (isspace: the test of strip() without building the stripped copy)
         return None
-    return number, line, [cell.strip() for cell in line.split("\t")]
+    return number, line, list(map(str.strip, line.split("\t")))
