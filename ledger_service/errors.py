@@ -25,6 +25,10 @@ class Conflict(LedgerError):
     status_code = 409
     kind = "conflict"
 
+    def __init__(self, message: str, idempotency_key: str | None = None):
+        super().__init__(message)
+        self.idempotency_key = idempotency_key  # the key whose recorded content differs, when that is the conflict
+
 
 class Invalid(LedgerError):
     """The input cannot be posted as it is (unbalanced entry, unknown account, bad amount)."""

@@ -18,6 +18,7 @@ from typing import Iterable
 from sqlalchemy import Connection, Engine
 
 from ledger_service.chart.service import get_subsidiary, utcnow
+from ledger_service.errors import Conflict
 from ledger_service.ingest import precedence
 from ledger_service.ingest.plan import Planner
 from ledger_service.journal.writer import PreparedBatch, prepare_batch, write_batch
@@ -82,14 +83,17 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
         settled = precedence.settled_by_flat_file(precedence.known_settlements(conn, subsidiary))
         planner = Planner(subsidiary, sub.functional_currency, mapping, settled,
                           utcnow().replace(microsecond=0), document)
-        with _Writer(conn) as writer:
-            items: list = []
-            for posted in planner.plan(records):
-                items.append((posted.event, list(posted.entries), posted.suspense))
-                if len(items) >= BATCH:
-                    _post(conn, writer, items, report)
-                    items = []
-            _post(conn, writer, items, report)
+        try:
+            with _Writer(conn) as writer:
+                items: list = []
+                for posted in planner.plan(records):
+                    items.append((posted.event, list(posted.entries), posted.suspense))
+                    if len(items) >= BATCH:
+                        _post(conn, writer, items, report)
+                        items = []
+                _post(conn, writer, items, report)
+        except Conflict as exc:
+            raise _settlement_conflict(exc, document) from None
         report.settlements, report.superseded = planner.settlements, planner.superseded
         report.voided += _apply_precedence(conn, subsidiary, document, fmt, planner.final_ids)
     return report
@@ -147,6 +151,17 @@ def _post(conn: Connection, writer: _Writer, items: list, report: IngestReport) 
             report.events += 1
             report.entries += len(result.entry_ids)
             report.suspense += suspense  # rows newly put in suspense (not those already in the log)
+
+
+def _settlement_conflict(exc: Conflict, document: str) -> Conflict:
+    """Say which settlement a flat file contradicts, in an operator's words, rather than which key."""
+    key = exc.idempotency_key or ""
+    if not key.startswith("settlement:"):
+        return exc
+    settlement_id = key.split(":")[1]
+    return Conflict(f"{document}: settlement {settlement_id} is already in the ledger with other rows or values, "
+                    f"so nothing from this file was posted (a flat file is a whole settlement: the same one read "
+                    f"again must be the same). Detail: {exc.message}", idempotency_key=key)
 
 
 def _apply_precedence(conn: Connection, subsidiary: str, document: str, fmt: str, final_ids: set[str]) -> int:

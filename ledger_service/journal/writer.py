@@ -213,7 +213,8 @@ def _same_or_conflict(event: EventDraft, input_hash: str, prior_hash: str, where
     if input_hash != prior_hash:
         raise Conflict(
             f"idempotency key {event.idempotency_key!r} of subsidiary {event.subsidiary} was already used by {where} "
-            f"with different content; use a new key, or reverse the original and post again"
+            f"with different content; use a new key, or reverse the original and post again",
+            idempotency_key=event.idempotency_key,
         )
 
 
