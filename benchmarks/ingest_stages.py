@@ -34,7 +34,6 @@ from ledger_service.journal.model import balance  # noqa: E402
 from ledger_service.journal.writer import prepare_batch  # noqa: E402
 from ledger_service.mapping.loader import load_mapping  # noqa: E402
 from ledger_service.sources.amazon.stream import open_settlement_file  # noqa: E402
-from ledger_service.store.engine import write_transaction  # noqa: E402
 
 
 def best_of(runs: int, fn):

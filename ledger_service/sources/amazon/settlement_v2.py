@@ -20,7 +20,6 @@ import sys
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 
 from ledger_service.sources.amazon import text as tx
