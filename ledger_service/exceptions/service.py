@@ -1,6 +1,6 @@
 """The exception queue is derived from the journal, not kept beside it.
 
-An open exception is a posted amount in Assets:Suspense:Amazon whose event has no reclass yet. Once the mapping
+An open exception is a posted amount in Assets:Suspense:Amazon (one suspense posting) with no reclass yet. Once the mapping
 has the missing triple, `reclass` posts, per exception, an event of kind `suspense_reclass` with an entry that
 moves the amount from suspense to the mapped account (never an edit of the original), keyed
 `reclass:<event>:<posting>` so it happens once per amount.

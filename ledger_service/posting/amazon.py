@@ -124,8 +124,8 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
 
     Each amount posts to its mapped account (or suspense) with the line it was read from; clearing takes their
     sum once. The event keeps every raw row; its key names the first row and how many follow, which is stable
-    because a flat file is a closed settlement read whole (the settlement's summary event, posted after its rows,
-    carries a digest of all of them, so a changed file is a conflict, never a second posting).
+    because a flat file is a closed settlement read whole (the settlement's summary event, posted at the end of the
+    file, carries a digest of all its rows, so a changed file is a conflict, never a second posting).
     """
     first = amounts[0]
     system = MAPPING_SYSTEM.get(first.source.system, first.source.system)

@@ -93,22 +93,28 @@ def test_two_unknown_fees_of_one_transaction_are_two_exceptions(engine, tmp_path
         assert len(exceptions(conn, "US", include_closed=True)) == 2
 
 
-def test_transaction_dimensions_are_what_dims_would_build():
-    """transaction_entry builds dimension tuples in key order by hand (it runs per row): they must equal dims()."""
+def test_transaction_dimensions_are_what_dims_would_build(tmp_path):
+    """transaction_entry builds dimension tuples in key order by hand (it runs per row): they must equal dims(),
+    on the public sample (US) and on a generated UK file, whose prices include VAT (the carve-out's lines)."""
     from datetime import datetime
 
+    from ledger_service.demo.amazon_generator import generate
     from ledger_service.ingest.plan import Planner
     from ledger_service.journal.model import dims
     from ledger_service.mapping.loader import load_mapping
+    from ledger_service.posting.amazon import VAT
     from ledger_service.sources.amazon import parse_document
 
-    for subsidiary, currency, sample in (("US", "USD", SAMPLE),):
+    uk = next(p for p in generate(tmp_path, orders=20, days=14, seed=3) if p.parent.name == "UK")
+    for subsidiary, currency, sample in (("US", "USD", SAMPLE), ("UK", "GBP", uk)):
         parsed = parse_document(sample.read_bytes(), sample.name)
         planner = Planner(subsidiary, currency, load_mapping(REPO_ROOT / "accounts", subsidiary), set(),
                           datetime(2026, 7, 1), sample.name)
         postings_seen = [p for posted in planner.plan((*parsed.settlements, *parsed.amounts))
                          for entry in posted.entries for p in entry.postings]
-        assert len(postings_seen) > 23
+        assert len(postings_seen) > len(parsed.amounts)
+        if subsidiary == "UK":
+            assert any(p.account == VAT for p in postings_seen)
         for p in postings_seen:
             assert p.dimensions == dims(**dict(p.dimensions)), p
 
