@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import os
 import subprocess
 import sys
 import time
@@ -47,7 +48,7 @@ def child(mode: str, url: str, file: Path) -> None:
     from ledger_service.store.engine import make_engine
 
     engine = make_engine(url)
-    started = time.perf_counter()
+    server_before, started, cpu_before = server_cpu_seconds(), time.perf_counter(), time.process_time()
     if mode == "_ingest":
         report = ingest_file(engine, file, "US")
         rows = report.rows
@@ -55,10 +56,29 @@ def child(mode: str, url: str, file: Path) -> None:
     else:
         rows, extra = naive(engine, file), {}
     seconds = time.perf_counter() - started
+    cpu, server = time.process_time() - cpu_before, server_cpu_seconds() - server_before
+    extra["client_cpu_us_per_row"] = round(cpu / rows * 1e6, 1)
+    if url.startswith("postgresql") and server > 0:
+        extra["server_cpu_us_per_row"] = round(server / rows * 1e6, 1)
     with engine.connect() as conn:
         status = {s["status"] for s in settlements(conn, "US")}
     print(json.dumps({"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "status": sorted(status),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}))
+
+
+def server_cpu_seconds() -> float:
+    """CPU seconds (user + system) of every PostgreSQL process on this machine, from /proc (0 when unreadable):
+    the backend, the WAL writer and the checkpointer all do work that ingest causes."""
+    total, tick = 0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if name.startswith("postgres"):
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / tick
 
 
 def naive(engine, file: Path) -> int:
@@ -103,6 +123,8 @@ def table(r: dict) -> str:
              f"ingest {f['rows']:>9,} rows: {f['rows_per_s']:>9,.0f} rows/s  peak RSS {f['peak_rss_mb']:7.1f} MB  {f['status']}",
              f"ingest {q['rows']:>9,} rows: {q['rows_per_s']:>9,.0f} rows/s  peak RSS {q['peak_rss_mb']:7.1f} MB  {q['status']}",
              f"naive  {n['rows']:>9,} rows: {n['rows_per_s']:>9,.0f} rows/s  peak RSS {n['peak_rss_mb']:7.1f} MB",
+             f"CPU µs per row ({f['rows']:,} rows): client {f.get('client_cpu_us_per_row')}, "
+             f"database server {f.get('server_cpu_us_per_row', 'n/a')}",
              f"ratio streamed+batched / naive: {r['ratio_batched_vs_naive']:.1f}x; "
              f"peak RSS full / quarter: {r['rss_full_vs_quarter']:.2f}"]
     return "\n".join(lines)

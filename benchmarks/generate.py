@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import random
 import sys
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -58,7 +57,7 @@ def _cost(sku_index: int) -> Decimal:
 
 def _units(account: str, sku: str, units: Decimal, cost: Decimal, currency: str, **dimensions: str) -> Posting:
     """A units posting at cost that also carries the sku dimension (units_posting takes `sku` as the commodity)."""
-    return replace(units_posting(account, sku, units, cost, currency), dimensions=dims(sku=sku, **dimensions))
+    return units_posting(account, sku, units, cost, currency)._replace(dimensions=dims(sku=sku, **dimensions))
 
 
 def generate(n: int, seed: int = 42) -> Iterator[tuple[EventDraft, list[EntryDraft]]]:

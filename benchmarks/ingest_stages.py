@@ -10,6 +10,7 @@ Stages, in the order ingest runs them on one thread (ingest.service):
   prepare  the rest of journal.writer.prepare_batch on a fresh database: known keys, ids, event/entry/posting rows,
            chain hashes, COPY text (it balances again; `balance` is subtracted out).
 The writes themselves (COPY, daily balances) run on a second thread on PostgreSQL and are not in these figures.
+Every stage runs under ingest's own collector policy (ingest.collector.fewer_collections).
 CPU time (time.process_time), so that the figures do not include waiting on the database.
 """
 
@@ -29,6 +30,7 @@ for path in (REPO_ROOT, REPO_ROOT / "benchmarks"):
 from bench_journal import OUT, PG_ADMIN_URL, fresh_database, prepare  # noqa: E402
 from settlement_file import write_v2  # noqa: E402
 
+from ledger_service.ingest.collector import fewer_collections  # noqa: E402
 from ledger_service.ingest.plan import Planner  # noqa: E402
 from ledger_service.journal.model import balance  # noqa: E402
 from ledger_service.journal.writer import prepare_batch  # noqa: E402
@@ -52,6 +54,11 @@ def main() -> int:
     p.add_argument("--pg-url", default=PG_ADMIN_URL)
     p.add_argument("--keep-db", action="store_true")
     args = p.parse_args()
+    with fewer_collections():
+        return stages(args)
+
+
+def stages(args) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     file = OUT / f"settlement-{args.rows}.txt"
     if not file.exists():

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine
 from ledger_service.chart.service import get_subsidiary, utcnow
 from ledger_service.errors import Conflict
 from ledger_service.ingest import precedence
+from ledger_service.ingest.collector import fewer_collections
 from ledger_service.ingest.plan import Planner
 from ledger_service.journal.writer import PreparedBatch, prepare_batch, write_batch
 from ledger_service.mapping.loader import load_mapping
@@ -78,7 +79,7 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
     settings = settings or Settings.from_env()
     report = IngestReport(document, fmt)
     mapping = load_mapping(settings.accounts_dir, subsidiary)
-    with write_transaction(engine) as conn:
+    with fewer_collections(), write_transaction(engine) as conn:
         sub = get_subsidiary(conn, subsidiary)
         settled = precedence.settled_by_flat_file(precedence.known_settlements(conn, subsidiary))
         planner = Planner(subsidiary, sub.functional_currency, mapping, settled,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 
 class ParseError(ValueError):
@@ -22,8 +23,7 @@ class ParseError(ValueError):
         super().__init__(f"{place}: {reason}")
 
 
-@dataclass(frozen=True)
-class SourceRef:
+class SourceRef(NamedTuple):
     system: str  # e.g. amazon-settlement-v2, amazon-settlement-legacy, sp-api-finances-v0, sp-api-finances-2024-06-19
     document: str  # file name, or API operation name
     sha256: str  # of the whole document's bytes
@@ -49,9 +49,11 @@ class SettlementSummary:
     extra: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class AmazonAmount:
-    """One amount Amazon reports: a settlement row, or one charge/fee/tax of a financial event."""
+class AmazonAmount(NamedTuple):
+    """One amount Amazon reports: a settlement row, or one charge/fee/tax of a financial event.
+
+    NamedTuples (as beancount's own records are), not frozen dataclasses: ingest builds one per settlement row and
+    a frozen dataclass's __init__ costs several times as much."""
 
     natural_key: str  # unique within the subsidiary; the same fact from the same source always has the same key
     settlement_id: str | None  # settlement id, or financial event group id
@@ -73,7 +75,7 @@ class AmazonAmount:
     quantity: int | None = None
     order_item_code: str | None = None
     promotion_id: str | None = None
-    extra: tuple[tuple[str, str], ...] = field(default=())
+    extra: tuple[tuple[str, str], ...] = ()
 
     @property
     def triple(self) -> tuple[str, str, str]:

@@ -8,10 +8,10 @@ CSV on PostgreSQL, the driver's C executemany on SQLite. Both run inside the cal
 
 from __future__ import annotations
 
-import csv
 import io
-from datetime import date, datetime
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Sequence
 
 from sqlalchemy import Connection, Date, DateTime, Table, func, select, text
@@ -44,11 +44,35 @@ class PreparedRows:
 def prepare_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> PreparedRows:
     """The CPU half of an insert, done while no write is in flight (see journal.writer.write_batch)."""
     if conn.dialect.name == "postgresql":
-        buffer = io.StringIO()
-        csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
         nullable = tuple(c for c in columns if table.c[c].nullable)
-        return PreparedRows(table.name, tuple(columns), csv=buffer.getvalue(), nullable=nullable)
+        return PreparedRows(table.name, tuple(columns), csv=csv_text(rows), nullable=nullable)
     return PreparedRows(table.name, tuple(columns), rows=_sqlite_rows(table, columns, rows))
+
+
+def csv_text(rows: Sequence[Sequence]) -> str:
+    """Rows as COPY's CSV: strings quoted (so "" is an empty string), None unquoted-empty, numbers and dates bare.
+
+    The csv module's writer gives the same text, but examines every character in C and took three times as long
+    on events, whose raw rows and JSON payloads are two kilobytes of text full of quotes; str.replace does one scan.
+    """
+    return "".join([",".join(map(_csv_value, row)) + "\n" for row in rows])
+
+
+def _csv_value(value: object) -> str:
+    kind = type(value)
+    if kind is str:
+        return '"' + value.replace('"', '""') + '"'  # newlines and commas are literal inside quotes
+    if value is None:
+        return ""
+    if kind is int:
+        return str(value)
+    if kind is date or kind is datetime:
+        return value.isoformat()
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is Decimal:
+        return format(value, "f")
+    raise TypeError(f"no COPY form for {kind.__name__}")
 
 
 def write_rows(conn: Connection, prepared: PreparedRows) -> None:

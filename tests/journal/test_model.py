@@ -41,7 +41,7 @@ def test_units_weigh_units_times_cost():
 
 def test_units_must_match_their_weight():
     bad = units_posting("Assets:Inventory:FBA:Available", "SKU1", D(2), D("5"), "USD")
-    bad = bad.__class__(**{**bad.__dict__, "amount": D("9.99")})
+    bad = bad._replace(amount=D("9.99"))
     with pytest.raises(Invalid, match="worth 10.00 USD, not 9.99"):
         balance(entry(bad, money_posting("Liabilities:AccountsPayable", D("-9.99"))), "USD")
 
