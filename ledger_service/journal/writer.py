@@ -283,34 +283,33 @@ def _entry_row(d: EntryDraft) -> tuple:
             d.description, d.state, d.reverses_entry_id, d.reason or None)
 
 
-_DIMENSION_INDEX = {name: i for i, name in enumerate(DIMENSIONS)}
+assert DIMENSIONS == ("marketplace", "settlement_id", "order_id", "sku", "location")  # _posting_row names them
 
 
 def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> tuple[tuple, dict]:
     """The posting's columns in POSTING_COLUMNS order, and what the chain hashes of it (eventlog.chain_record's
     posting fields, built here directly: this runs for every posting ingest writes)."""
-    named: list = [None] * len(DIMENSIONS)
-    extra = []
-    for key, value in p.dimensions:
-        index = _DIMENSION_INDEX.get(key)
-        if index is None:
-            extra.append((key, value))
-        else:
-            named[index] = value
+    extra = dict(p.dimensions)  # what is left after the named dimensions (DIMENSIONS) are taken out
+    take = extra.pop
+    marketplace, settlement_id, order_id = take("marketplace", None), take("settlement_id", None), take("order_id", None)
+    sku, location = take("sku", None), take("location", None)
     exp = currency_exponent(d.currency)
     amount = _minor(p.amount, exp, "amount")
     if p.functional_amount is p.amount and ctx.functional_exponent == exp:  # the functional currency's own entry
         functional = amount
     else:
         functional = _minor(p.functional_amount, ctx.functional_exponent, "functional amount")
-    commodity = p.commodity if p.is_units else d.currency
-    quantity = to_minor(p.units, 0, "units") if p.is_units else amount
+    if p.units is None:
+        commodity, quantity = d.currency, amount
+    else:
+        commodity, quantity = p.commodity, to_minor(p.units, 0, "units")
     cost = None if p.cost_per_unit is None else format(p.cost_per_unit, "f")
-    dimensions = _extra_json(tuple(extra)) if extra else None
-    row = (ctx.account_id(p.account), commodity, quantity, cost, amount, functional, *named, dimensions,
-           p.source_line)
+    dimensions = _extra_json(tuple(extra.items())) if extra else None
+    row = (ctx.account_id(p.account), commodity, quantity, cost, amount, functional, marketplace, settlement_id,
+           order_id, sku, location, dimensions, p.source_line)
     record = {"account": p.account, "commodity": commodity, "quantity": quantity, "cost_per_unit": cost,
-              "amount": amount, "functional_amount": functional, **dict(zip(DIMENSIONS, named)),
+              "amount": amount, "functional_amount": functional, "marketplace": marketplace,
+              "settlement_id": settlement_id, "order_id": order_id, "sku": sku, "location": location,
               "dimensions": dimensions}
     if p.source_line is not None:  # as eventlog.chain_record: only postings read from a file line
         record["source_line"] = p.source_line
