@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from ledger_service.errors import Invalid, UnbalancedEntry
@@ -124,7 +125,7 @@ def _check_functional(entry: EntryDraft, functional_currency: str) -> EntryDraft
 
 
 def _check_posting(p: Posting, currency: str) -> None:
-    if round_money(p.amount, currency) != p.amount:
+    if not _fits(p.amount, currency):
         raise Invalid(f"posting to {p.account}: amount {fmt(p.amount)} has more decimals than {currency} allows")
     if p.is_units:
         if not p.commodity:
@@ -147,6 +148,12 @@ def _check_posting(p: Posting, currency: str) -> None:
             if not key.replace("_", "").isalnum():
                 raise Invalid(f"posting to {p.account}: dimension name {key!r} must be letters, digits or _")
             _CHECKED_NAMES.add(key)
+
+
+@lru_cache(maxsize=65536)
+def _fits(amount: Decimal, currency: str) -> bool:
+    """The amount has no more decimals than the currency's minor unit (a question of value: 1.0 and 1.00 agree)."""
+    return round_money(amount, currency) == amount
 
 
 _CHECKED_NAMES: set[str] = set()  # dimension names already found valid: the same few names on every posting

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from ledger_service.errors import Invalid
 from ledger_service.eventlog.model import EventDraft, Source, sha256_hex
@@ -138,8 +139,9 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
     vat_rate = getattr(mapping, "vat_included_rate", None)
     lines, total, suspense = [], Decimal(0), 0
     for amount in amounts:
-        rule = mapping.resolve(system, amount.triple)
-        kind = ("amazon_type", triple_text(amount.triple))
+        triple = amount.triple
+        rule = mapping.resolve(system, triple)
+        kind = _kind(triple)
         if rule is None:
             account, role, suspense = SUSPENSE, None, suspense + 1
         else:
@@ -173,6 +175,11 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
         payload=transaction_payload(amounts),
     )
     return Posted(event, (entry,), suspense=suspense)
+
+
+@lru_cache(maxsize=4096)
+def _kind(triple: tuple[str, str, str]) -> tuple[str, str]:
+    return ("amazon_type", triple_text(triple))  # the same few triples on every row
 
 
 def transaction_payload(amounts: list[AmazonAmount]) -> dict:

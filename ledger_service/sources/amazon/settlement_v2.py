@@ -195,7 +195,7 @@ def row_fields(row: Row) -> dict[str, str | None]:
 def split_order_id(row: Row) -> tuple[str | None, str | None, tuple[tuple[str, str], ...]]:
     """(order_id, shipment_id, extra): an FBA shipment id in order-id moves to shipment_id, never posing as an order."""
     order_id, shipment_id = row["order-id"] or None, row["shipment-id"] or None
-    if order_id and _FBA_SHIPMENT.fullmatch(order_id):
+    if order_id and order_id.startswith("FBA") and _FBA_SHIPMENT.fullmatch(order_id):
         return None, shipment_id or order_id, (("order-id", order_id),)
     return order_id, shipment_id, ()
 
@@ -263,7 +263,7 @@ def _amount(row: Row, settlements: Settlements, document: str, sha256: str, deci
         if row[column]:
             extra += ((column, row[column]),)
     settlements.add(summary.settlement_id, amount)
-    return AmazonAmount(
+    return AmazonAmount(  # row_fields' cells named here directly: this runs once per row ingested
         natural_key=f"settlement:{summary.settlement_id}:row:{ordinal}",
         settlement_id=summary.settlement_id,
         currency=summary.currency,
@@ -275,9 +275,14 @@ def _amount(row: Row, settlements: Settlements, document: str, sha256: str, deci
         final=True,
         source=SourceRef(SYSTEM, document, sha256, row.line, None, row.raw),
         order_id=order_id,
+        merchant_order_id=row["merchant-order-id"] or None,
+        adjustment_id=row["adjustment-id"] or None,
         shipment_id=shipment_id,
-        **row_fields(row),
+        marketplace=row["marketplace-name"] or None,
+        fulfillment_id=row["fulfillment-id"] or None,
+        sku=row["sku"] or None,
         quantity=cell_int(row, "quantity-purchased", document),
+        order_item_code=row["order-item-code"] or None,
         promotion_id=row["promotion-id"] or None,
         extra=extra,
     )

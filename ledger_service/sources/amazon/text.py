@@ -268,6 +268,7 @@ def infer_decimal_comma(samples: list[str]) -> bool | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # quantities repeat
 def parse_int_or_none(text: str) -> int | None:
     value = text.strip()
     if not value:
