@@ -125,6 +125,9 @@ def _check_functional(entry: EntryDraft, functional_currency: str) -> EntryDraft
 
 
 def _check_posting(p: Posting, currency: str) -> None:
+    for name, value in (("amount", p.amount), ("units", p.units), ("cost per unit", p.cost_per_unit)):
+        if value is not None and not value.is_finite():  # NaN or infinity: no amount of money
+            raise Invalid(f"posting to {p.account}: {name} {value} is not a finite number")
     if not _fits(p.amount, currency):
         raise Invalid(f"posting to {p.account}: amount {fmt(p.amount)} has more decimals than {currency} allows")
     if p.is_units:

@@ -52,8 +52,10 @@ def prepare_rows(conn: Connection, table: Table, columns: Sequence[str], rows: S
 def csv_text(rows: Sequence[Sequence]) -> str:
     """Rows as COPY's CSV: strings quoted (so "" is an empty string), None unquoted-empty, numbers and dates bare.
 
-    The csv module's writer gives the same text, but examines every character in C and took three times as long
-    on events, whose raw rows and JSON payloads are two kilobytes of text full of quotes; str.replace does one scan.
+    For strings and numbers this is the csv module's QUOTE_NONNUMERIC text (tests/store/test_bulk.py), which took
+    three times as long on events, whose raw rows and JSON payloads are two kilobytes of text full of quotes: it
+    examines every character, where str.replace does one scan. The csv module writes None as a quoted empty
+    string, which COPY stores as "" in a NOT NULL column; here None is NULL there too, and the database refuses it.
     """
     return "".join([",".join(map(_csv_value, row)) + "\n" for row in rows])
 

@@ -46,6 +46,12 @@ def test_units_must_match_their_weight():
         balance(entry(bad, money_posting("Liabilities:AccountsPayable", D("-9.99"))), "USD")
 
 
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "-Infinity"])
+def test_not_a_number_refused(value):
+    with pytest.raises(Invalid, match=f"amount {value} is not a finite number"):
+        balance(entry(money_posting("Assets:Bank:Operating", D(value)), money_posting("Equity:Opening", D("-1"))), "USD")
+
+
 def test_too_many_decimals_refused():
     with pytest.raises(Invalid, match="more decimals than JPY allows"):
         balance(entry(money_posting("Assets:Bank:Operating", D("1.5")),
