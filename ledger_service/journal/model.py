@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import NamedTuple
 
 from ledger_service.errors import Invalid, UnbalancedEntry
@@ -125,12 +124,13 @@ def _check_functional(entry: EntryDraft, functional_currency: str) -> EntryDraft
 
 
 def _check_posting(p: Posting, currency: str) -> None:
-    for name, value in (("amount", p.amount), ("units", p.units), ("cost per unit", p.cost_per_unit)):
-        if value is not None and not value.is_finite():  # NaN or infinity: no amount of money
-            raise Invalid(f"posting to {p.account}: {name} {value} is not a finite number")
-    if not _fits(p.amount, currency):
+    _check_finite(p, "amount", p.amount)
+    if round_money(p.amount, currency) != p.amount:
         raise Invalid(f"posting to {p.account}: amount {fmt(p.amount)} has more decimals than {currency} allows")
     if p.is_units:
+        _check_finite(p, "units", p.units)
+        if p.cost_per_unit is not None:
+            _check_finite(p, "cost per unit", p.cost_per_unit)
         if not p.commodity:
             raise Invalid(f"posting to {p.account}: units need a sku")
         if is_currency(p.commodity):
@@ -153,10 +153,9 @@ def _check_posting(p: Posting, currency: str) -> None:
             _CHECKED_NAMES.add(key)
 
 
-@lru_cache(maxsize=65536)
-def _fits(amount: Decimal, currency: str) -> bool:
-    """The amount has no more decimals than the currency's minor unit (a question of value: 1.0 and 1.00 agree)."""
-    return round_money(amount, currency) == amount
+def _check_finite(p: Posting, name: str, value: Decimal) -> None:
+    if not value.is_finite():  # NaN or infinity: no amount of money, and Decimal arithmetic on them raises
+        raise Invalid(f"posting to {p.account}: {name} {value} is not a finite number")
 
 
 _CHECKED_NAMES: set[str] = set()  # dimension names already found valid: the same few names on every posting

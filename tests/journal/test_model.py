@@ -52,6 +52,14 @@ def test_not_a_number_refused(value):
         balance(entry(money_posting("Assets:Bank:Operating", D(value)), money_posting("Equity:Opening", D("-1"))), "USD")
 
 
+def test_units_and_costs_that_are_not_numbers_refused():
+    p = units_posting("Assets:Inventory:FBA:Available", "SKU1", D(2), D("5"), "USD")
+    with pytest.raises(Invalid, match="units Infinity is not a finite number"):
+        balance(entry(p._replace(units=D("Infinity")), money_posting("Liabilities:AccountsPayable", D("-10"))), "USD")
+    with pytest.raises(Invalid, match="cost per unit NaN is not a finite number"):
+        balance(entry(p._replace(cost_per_unit=D("NaN")), money_posting("Liabilities:AccountsPayable", D("-10"))), "USD")
+
+
 def test_too_many_decimals_refused():
     with pytest.raises(Invalid, match="more decimals than JPY allows"):
         balance(entry(money_posting("Assets:Bank:Operating", D("1.5")),
