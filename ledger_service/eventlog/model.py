@@ -88,18 +88,24 @@ def chain_hash(prev_hash: str, record: dict) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical_bytes(record)).hexdigest()
 
 
+ENTRY_FIELDS = ("effective_date", "currency", "rate", "description", "state", "reverses_entry_id", "reason")
+POSTING_FIELDS = ("account", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
+                  "marketplace", "settlement_id", "order_id", "sku", "location", "dimensions")
+
+
 def chain_record(event_row: dict, entry_rows: list[dict], posting_rows: list[list[dict]]) -> dict:
-    """What the chain hash covers, built from the stored column values (the same at post time and at verify)."""
-    entry_fields = ("effective_date", "currency", "rate", "description", "state", "reverses_entry_id", "reason")
-    posting_fields = (
-        "account", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
-        "marketplace", "settlement_id", "order_id", "sku", "location", "dimensions",
-    )
+    """What the chain hash covers, built from the stored column values (the same at post time and at verify).
+
+    journal.writer builds the same structure from the values it is about to write (eventlog's field names, and
+    posting_record for the postings), in one pass with the rows; `verify` after every ingest test compares them.
+    """
     return {
         "event": event_record(event_row),
         "entries": [
             # posting values are ints, strings or None on both engines: no normalising needed
-            {**{k: _norm(e[k]) for k in entry_fields}, "postings": [_posting(p, posting_fields) for p in ps]}
+            {**{k: _norm(e[k]) for k in ENTRY_FIELDS},
+             "postings": [posting_record({**{k: p[k] for k in POSTING_FIELDS}, "source_line": p.get("source_line")})
+                          for p in ps]}
             for e, ps in zip(entry_rows, posting_rows)
         ],
     }
@@ -117,11 +123,13 @@ def event_record(event_row: dict) -> dict:
     return event
 
 
-def _posting(p: dict, fields: tuple[str, ...]) -> dict:
-    out = {k: p[k] for k in fields}
-    if p.get("source_line") is not None:  # only postings read from a file line: older chains keep their hashes
-        out["source_line"] = p["source_line"]
-    return out
+def posting_record(values: dict) -> dict:
+    """A posting's part of the chain record: POSTING_FIELDS and source_line, a dict that is changed and returned.
+    source_line is dropped when None: only postings read from a file line carry it, so older chains keep their
+    hashes."""
+    if values.get("source_line") is None:
+        values.pop("source_line", None)
+    return values
 
 
 def _norm(value: object) -> object:

@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger_service.chart.service import account_ids, commodity_kinds, ensure_commodity, utcnow
 from ledger_service.errors import Conflict, Invalid, NotFound
-from ledger_service.eventlog.model import EventDraft, canonical_json, chain_hash, event_record, naive_utc
+from ledger_service.eventlog.model import (ENTRY_FIELDS, POSTING_FIELDS, EventDraft, canonical_json, chain_hash,
+                                           event_record, naive_utc, posting_record)
 from ledger_service.journal.model import DIMENSIONS, EntryDraft, balance
 from ledger_service.money import currency_exponent, to_minor
 from ledger_service.store.bulk import allocate_ids, prepare_rows, upsert_add, write_rows
@@ -267,7 +268,7 @@ def _event_row(event: EventDraft, seq: int, recorded_at, input_hash: str) -> dic
         "idempotency_key": event.idempotency_key,
         "input_hash": input_hash,
         "source_system": event.source.system,
-        # nullable text is None, never "": one stored form on both engines (see store.bulk)
+        # an absent source field is None, never "": one stored form whatever the caller gave
         "source_document": event.source.document or None,
         "source_sha256": event.source.sha256 or None,
         "source_line": event.source.line,
@@ -283,7 +284,11 @@ def _entry_row(d: EntryDraft) -> tuple:
             d.description, d.state, d.reverses_entry_id, d.reason or None)
 
 
-assert DIMENSIONS == ("marketplace", "settlement_id", "order_id", "sku", "location")  # _posting_row names them
+# _posting_row and _entry_record name these fields themselves (a dict literal per posting is the fast form)
+assert DIMENSIONS == ("marketplace", "settlement_id", "order_id", "sku", "location")
+assert POSTING_FIELDS == ("account", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
+                          *DIMENSIONS, "dimensions")
+assert ENTRY_FIELDS == ("effective_date", "currency", "rate", "description", "state", "reverses_entry_id", "reason")
 
 
 def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> tuple[tuple, dict]:
@@ -307,12 +312,11 @@ def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> tuple[tuple, dict
     dimensions = _extra_json(tuple(extra.items())) if extra else None
     row = (ctx.account_id(p.account), commodity, quantity, cost, amount, functional, marketplace, settlement_id,
            order_id, sku, location, dimensions, p.source_line)
-    record = {"account": p.account, "commodity": commodity, "quantity": quantity, "cost_per_unit": cost,
-              "amount": amount, "functional_amount": functional, "marketplace": marketplace,
-              "settlement_id": settlement_id, "order_id": order_id, "sku": sku, "location": location,
-              "dimensions": dimensions}
-    if p.source_line is not None:  # as eventlog.chain_record: only postings read from a file line
-        record["source_line"] = p.source_line
+    record = posting_record({"account": p.account, "commodity": commodity, "quantity": quantity,
+                             "cost_per_unit": cost, "amount": amount, "functional_amount": functional,
+                             "marketplace": marketplace, "settlement_id": settlement_id, "order_id": order_id,
+                             "sku": sku, "location": location, "dimensions": dimensions,
+                             "source_line": p.source_line})
     return row, record
 
 

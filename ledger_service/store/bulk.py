@@ -38,14 +38,12 @@ class PreparedRows:
     columns: tuple[str, ...]
     rows: Sequence[Sequence] | None = None
     csv: str | None = None
-    nullable: tuple[str, ...] = ()
 
 
 def prepare_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> PreparedRows:
     """The CPU half of an insert, done while no write is in flight (see journal.writer.write_batch)."""
     if conn.dialect.name == "postgresql":
-        nullable = tuple(c for c in columns if table.c[c].nullable)
-        return PreparedRows(table.name, tuple(columns), csv=csv_text(rows), nullable=nullable)
+        return PreparedRows(table.name, tuple(columns), csv=csv_text(rows))
     return PreparedRows(table.name, tuple(columns), rows=_sqlite_rows(table, columns, rows))
 
 
@@ -55,7 +53,7 @@ def csv_text(rows: Sequence[Sequence]) -> str:
     For strings and numbers this is the csv module's QUOTE_NONNUMERIC text (tests/store/test_bulk.py), which took
     three times as long on events, whose raw rows and JSON payloads are two kilobytes of text full of quotes: it
     examines every character, where str.replace does one scan. The csv module writes None as a quoted empty
-    string, which COPY stores as "" in a NOT NULL column; here None is NULL there too, and the database refuses it.
+    string, which COPY stores as ""; here None is NULL, so both engines store exactly what the writer gave.
     """
     return "".join([",".join(map(_csv_value, row)) + "\n" for row in rows])
 
@@ -78,17 +76,15 @@ def _csv_value(value: object) -> str:
 
 
 def write_rows(conn: Connection, prepared: PreparedRows) -> None:
-    """COPY in CSV: strings quoted (so "" is an empty string), None unquoted-empty; FORCE_NULL reads the quoted
-    empty of a nullable column as NULL, which is why the writer never puts "" into a nullable column."""
+    """COPY in CSV (see csv_text: "" and NULL stay apart, as executemany keeps them on SQLite), or executemany."""
     columns = ", ".join(prepared.columns)
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         if prepared.csv is not None:
             if not prepared.csv:
                 return
-            options = "FORMAT csv" + (f", FORCE_NULL ({', '.join(prepared.nullable)})" if prepared.nullable else "")
             # one read of the whole buffer: copy_expert's reads need the GIL, the send and the wait do not
-            cursor.copy_expert(f"COPY {prepared.table} ({columns}) FROM STDIN WITH ({options})",
+            cursor.copy_expert(f"COPY {prepared.table} ({columns}) FROM STDIN WITH (FORMAT csv)",
                                io.StringIO(prepared.csv), size=max(len(prepared.csv), 8192))
         elif prepared.rows:
             placeholders = ", ".join("?" for _ in prepared.columns)

@@ -263,7 +263,7 @@ def _amount(row: Row, settlements: Settlements, document: str, sha256: str, deci
         if row[column]:
             extra += ((column, row[column]),)
     settlements.add(summary.settlement_id, amount)
-    return AmazonAmount(  # row_fields' cells named here directly: this runs once per row ingested
+    return AmazonAmount(
         natural_key=f"settlement:{summary.settlement_id}:row:{ordinal}",
         settlement_id=summary.settlement_id,
         currency=summary.currency,
@@ -275,14 +275,9 @@ def _amount(row: Row, settlements: Settlements, document: str, sha256: str, deci
         final=True,
         source=SourceRef(SYSTEM, document, sha256, row.line, None, row.raw),
         order_id=order_id,
-        merchant_order_id=row["merchant-order-id"] or None,
-        adjustment_id=row["adjustment-id"] or None,
         shipment_id=shipment_id,
-        marketplace=row["marketplace-name"] or None,
-        fulfillment_id=row["fulfillment-id"] or None,
-        sku=row["sku"] or None,
+        **row_fields(row),
         quantity=cell_int(row, "quantity-purchased", document),
-        order_item_code=row["order-item-code"] or None,
         promotion_id=row["promotion-id"] or None,
         extra=extra,
     )
