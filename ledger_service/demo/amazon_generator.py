@@ -11,11 +11,20 @@ withheld) and out_dir/UK/settlement_<id>.txt (GBP, amazon.co.uk, VAT-inclusive p
 is the total across both subsidiaries (two thirds US). The UK has one "stock-out" settlement with no sales and a
 StorageRenewalBilling charge, so its total is negative. Every triple resolves in accounts/ except UNKNOWN_TRIPLES.
 
+A negative settlement is not charged at its own deposit date (DESIGN.md, "Amazon facts worth knowing"): the next
+settlement of the same market opens with `other-transaction / other-transaction / Payable to Amazon` of that
+negative total, followed by a `Successful charge` of the opposite amount a day or two after its start (the
+seller's card was charged), so the carried pair nets to zero in the settlement that carries it. Any negative
+settlement is carried, not only the UK stock-out one (a small run can have a US window without sales).
+
 With finances=True (the default is False: `ledger-service demo` ingests out_dir/<SUB> recursively, and pages
 ingested without their group id would stay pending forever) each settlement is also written as the OPEN-GROUP view
 of the same money: SP-API Finances v0 listFinancialEventsByGroupId pages, group id = settlement id, under
 out_dir/<SUB>/finances/<settlement-id>-page<N>.json (see ledger_service/demo/finances_pages.py for the mapping of
 rows to events and what is left out). Ingest them with group_id=<settlement id>, group_final=False, before the file.
+
+With legacy=True, `generate` also writes the quarter before in the legacy 36-column layout (US and CA, see
+ledger_service/demo/legacy_generator.py) under out_dir/<CODE>/legacy/.
 
 Note: the withheld facilitator tax is written as amount-type ItemWithheldTax (as real amazon.com files do), the
 form accounts/mappings/amazon.toml maps; ItemFees / MarketplaceFacilitatorTax-Principal would be unmapped.
@@ -30,6 +39,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from ledger_service.demo.finances_pages import write_pages
+from ledger_service.demo.legacy_generator import generate_legacy
 
 __all__ = ["generate", "UNKNOWN_TRIPLES", "HEADER", "SETTLEMENT_DAYS"]
 
@@ -82,6 +92,9 @@ class Row:
     sku: str = ""
     quantity: str = ""
     promotion_id: str = ""
+    # (start, end) of the earlier settlement whose negative balance this row carries; not a column of the file,
+    # the Finances pages need it (finances_pages.py, DebtRecoveryItemList).
+    carried: tuple[datetime, datetime] | None = None
 
 
 def _money(value: Decimal) -> Decimal:
@@ -154,6 +167,15 @@ def _settlement_rows(rng: random.Random, m: Market, index: int, start: datetime,
     return rows, reserve
 
 
+def _carried_rows(owed: Decimal, window: tuple[datetime, datetime], opened: datetime, end: datetime,
+                  index: int) -> list[Row]:
+    """The rows that open a settlement after a negative one: what is owed (negative), then the card charge."""
+    # A day or two after the start, as Amazon charges the card once the new settlement is open; never past its end.
+    charged = min(opened + timedelta(days=1 + index % 2, hours=6, minutes=41), end)
+    return [Row(opened, "other-transaction", "other-transaction", "Payable to Amazon", owed, carried=window),
+            Row(charged, "other-transaction", "other-transaction", "Successful charge", -owed, carried=window)]
+
+
 def _line(cells: list[str]) -> str:
     return "\t".join(cells) + "\n"
 
@@ -187,14 +209,17 @@ def _market_files(rng: random.Random, m: Market, out_dir: Path, orders: int, sta
     folder = out_dir / m.code
     folder.mkdir(parents=True, exist_ok=True)
     paths, reserve = [], Decimal("0.00")
+    owed: tuple[Decimal, tuple[datetime, datetime]] | None = None  # a negative total and its window, to carry
     for k, (first, stop) in enumerate(windows):
         end = origin + timedelta(days=stop - 1, hours=23, minutes=59, seconds=59)
         sales = sum((r.amount for r in buckets[k] if r.amount_type == "ItemPrice" and r.transaction_type == "Order"
                      and r.amount_description == "Principal"), Decimal("0.00"))
         opened = origin + timedelta(days=first)
         extra, reserve = _settlement_rows(rng, m, k, opened, end, reserve, sales, quiet == k)
-        rows = sorted(buckets[k], key=lambda r: r.when) + extra
+        opening = _carried_rows(*owed, opened, end, k) if owed else []
+        rows = opening + sorted(buckets[k], key=lambda r: r.when) + extra
         total = sum((r.amount for r in rows), Decimal("0.00"))
+        owed = (total, (opened, end)) if total < 0 else None
         settlement_id = str(base_id + m.id_offset + k * 1009)
         summary = [settlement_id, _stamp(opened, False), _stamp(end, True),
                    _stamp(end + timedelta(days=2), False), f"{total:.2f}", m.currency] + [""] * 18
@@ -205,16 +230,18 @@ def _market_files(rng: random.Random, m: Market, out_dir: Path, orders: int, sta
         paths.append(path)
         if finances:
             write_pages(folder / "finances", settlement_id, m.currency, m.marketplace.capitalize(), rows,
-                        UNKNOWN_TRIPLES)
+                        UNKNOWN_TRIPLES, start=opened.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return paths
 
 
 def generate(out_dir: Path, orders: int = 300, start: date = date(2026, 7, 1), days: int = 91,
-             seed: int = 7, finances: bool = False) -> list[Path]:
+             seed: int = 7, finances: bool = False, legacy: bool = False) -> list[Path]:
     """Write the US and UK settlement files under out_dir; return their paths (US first, then UK, by date).
 
     finances=True also writes each settlement's open-group Finances v0 pages under out_dir/<SUB>/finances/
-    (list them in order with ledger_service.demo.finances_pages.page_files); the flat files are the same bytes."""
+    (list them in order with ledger_service.demo.finances_pages.page_files); the flat files are the same bytes.
+    legacy=True also writes the `days` before `start` as legacy flat files (generate_legacy, same orders and seed)
+    and appends their paths; the V2 files are the same bytes either way."""
     if days < 1 or orders < 0:
         raise ValueError("days must be >= 1 and orders >= 0")
     rng = random.Random(seed)
@@ -226,4 +253,6 @@ def generate(out_dir: Path, orders: int = 300, start: date = date(2026, 7, 1), d
     for market, count in zip(MARKETS, counts):
         paths += _market_files(random.Random(f"{seed}:{market.code}"), market, out_dir, count, start, days, base_id,
                               finances)
+    if legacy:
+        paths += generate_legacy(out_dir, orders=orders, start=start - timedelta(days=days), days=days, seed=seed)
     return paths

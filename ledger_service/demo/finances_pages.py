@@ -19,9 +19,15 @@ Row -> event (the triple the parser makes is event list minus "List" / component
                                                                  StorageRenewalBilling
     Adjustment REVERSAL_REIMBURSEMENT / Refund Reimbursal
                                               AdjustmentEventList AdjustmentAmount FBAInventoryReimbursement
+    other-transaction Payable to Amazon / Successful charge
+                                              DebtRecoveryEventList RecoveryAmount DebtAdjustment / DebtPayment
 Every triple above resolves in accounts/ for US and UK (tests/ingest/test_ingest_properties.py checks it).
 The settlement-file names REVERSAL_REIMBURSEMENT and "Refund Reimbursal" have no finances-v0 rule; the model's
 AdjustmentType for an FBA inventory reimbursement is FBAInventoryReimbursement, which has one.
+A negative balance carried from the previous group, and the card charge that collects it, are the model's
+DebtRecoveryEvent (DebtRecoveryType DebtAdjustment / DebtPayment; accounts/mappings/amazon.toml maps them as it maps
+Payable to Amazon / Successful charge). Its DebtRecoveryItemList names the group the debt comes from; the parser
+does not count that list as money, it is what makes two groups' events with the same amount two facts.
 
 Left out, on purpose:
 - Reserves (Transfer "Current Reserve Amount" / "Previous Reserve Amount Balance"): Amazon sets the reserve when
@@ -48,12 +54,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 PAGE_SIZE = 100
-LISTS = ("ShipmentEventList", "RefundEventList", "ServiceFeeEventList", "AdjustmentEventList")
+LISTS = ("ShipmentEventList", "RefundEventList", "ServiceFeeEventList", "AdjustmentEventList", "DebtRecoveryEventList")
 CHARGE_TYPES = {"Principal": "Principal", "Shipping": "ShippingCharge", "Tax": "Tax"}
 SERVICE_FEES = {"Storage Fee": "FBAStorageFee", "Subscription Fee": "Subscription",
                 "StorageRenewalBilling": "StorageRenewalBilling"}
 REIMBURSEMENTS = {"REVERSAL_REIMBURSEMENT": "FBAInventoryReimbursement",
                   "Refund Reimbursal": "FBAInventoryReimbursement"}
+DEBT_RECOVERIES = {"Payable to Amazon": "DebtAdjustment", "Successful charge": "DebtPayment"}
 LEFT_OUT = {"Transfer"}  # reserves: see the module docstring (the generator's unknown triples are skipped too)
 
 
@@ -102,6 +109,16 @@ def _item_event(rows: list, currency: str, marketplace: str) -> tuple[str, dict]
     return ("RefundEventList" if refund else "ShipmentEventList"), event
 
 
+def _debt_recovery(r, currency: str) -> dict:
+    """A carried negative balance or its card charge; the item names the group it was owed from (r.carried)."""
+    begin, end = r.carried
+    return {"DebtRecoveryType": DEBT_RECOVERIES[r.amount_description], "RecoveryAmount": _money(currency, r.amount),
+            "DebtRecoveryItemList": [{"RecoveryAmount": _money(currency, r.amount),
+                                      "OriginalAmount": _money(currency, -abs(r.amount)),
+                                      "GroupBeginDate": begin.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                      "GroupEndDate": end.strftime("%Y-%m-%dT%H:%M:%SZ")}]}
+
+
 def _events(rows: Iterable, currency: str, marketplace: str, unknown: set) -> list[tuple[Any, str, dict]]:
     """(sort key, list name, event) for every row the open-group view shows."""
     out: list[tuple[Any, str, dict]] = []
@@ -120,6 +137,8 @@ def _events(rows: Iterable, currency: str, marketplace: str, unknown: set) -> li
             out.append((r.when, "AdjustmentEventList", {
                 "AdjustmentType": REIMBURSEMENTS[r.amount_description], "PostedDate": _stamp(r),
                 "AdjustmentAmount": _money(currency, r.amount)}))
+        elif r.transaction_type == "other-transaction" and r.amount_description in DEBT_RECOVERIES:
+            out.append((r.when, "DebtRecoveryEventList", _debt_recovery(r, currency)))
         else:
             raise ValueError(f"no Finances v0 form for {r.transaction_type} / {r.amount_type} / {r.amount_description}")
     for rows_of_item in items.values():
@@ -149,12 +168,23 @@ def to_json(value: Any, indent: int = 0) -> str:
 
 
 def write_pages(folder: Path, settlement_id: str, currency: str, marketplace: str, rows: Iterable,
-                unknown: Iterable[tuple[str, str, str]] = ()) -> list[Path]:
-    """Write the settlement's open-group pages; return their paths in page order (at least one page)."""
+                unknown: Iterable[tuple[str, str, str]] = (), start: str | None = None) -> list[Path]:
+    """Write the settlement's open-group pages; return their paths in page order (at least one page).
+
+    With `start` (the group's FinancialEventGroupStart, ISO 8601), the group itself is written first, as the
+    listFinancialEventGroups response that lists it open (<settlement-id>-group.json): the ledger dates the
+    events that carry no date of their own (ServiceFeeEvent, DebtRecoveryEvent) by their group, never by the clock,
+    so the group is ingested before its pages."""
     events = _events(rows, currency, marketplace, set(unknown))
     chunks = [events[i : i + PAGE_SIZE] for i in range(0, len(events), PAGE_SIZE)] or [[]]
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
+    if start is not None:
+        group = {"FinancialEventGroupId": settlement_id, "ProcessingStatus": "Open", "FundTransferStatus": "Unknown",
+                 "BeginningBalance": _money(currency, Decimal("0.00")), "FinancialEventGroupStart": start}
+        path = folder / f"{settlement_id}-group.json"
+        path.write_bytes((to_json({"payload": {"FinancialEventGroupList": [group]}}) + "\n").encode("ascii"))
+        paths.append(path)
     for number, chunk in enumerate(chunks, start=1):
         lists: dict[str, list] = {name: [] for name in LISTS}
         for _, name, event in chunk:
@@ -169,8 +199,11 @@ def write_pages(folder: Path, settlement_id: str, currency: str, marketplace: st
 
 
 def page_files(folder: Path) -> list[Path]:
-    """The pages under `folder`, by settlement id and then page number (page10 after page9)."""
+    """The group records and pages under `folder`, by settlement id: its group first, then its pages by number
+    (page10 after page9)."""
     def key(p: Path) -> tuple[str, int]:
+        if p.stem.endswith("-group"):
+            return p.stem.removesuffix("-group"), 0
         sid, _, number = p.stem.rpartition("-page")
         return sid, int(number)
-    return sorted(folder.glob("*-page*.json"), key=key)
+    return sorted([*folder.glob("*-page*.json"), *folder.glob("*-group.json")], key=key)
