@@ -83,7 +83,6 @@ def server_cpu_seconds() -> float:
 
 def naive(engine, file: Path) -> int:
     """The same parser and posting rules (ingest.plan), one database transaction per event."""
-    from ledger_service.chart.service import utcnow
     from ledger_service.ingest.plan import Planner
     from ledger_service.journal.writer import post_batch
     from ledger_service.mapping.loader import load_mapping
@@ -91,7 +90,7 @@ def naive(engine, file: Path) -> int:
     from ledger_service.store.engine import write_transaction
 
     parsed = parse_document(file.read_bytes(), file.name)
-    planner = Planner("US", "USD", load_mapping(REPO_ROOT / "accounts", "US"), set(), utcnow(), file.name)
+    planner = Planner("US", "USD", load_mapping(REPO_ROOT / "accounts", "US"), set(), file.name)
     for posted in planner.plan((*parsed.settlements, *parsed.amounts)):
         with write_transaction(engine) as conn:
             post_batch(conn, [(posted.event, list(posted.entries))])

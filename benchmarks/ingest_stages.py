@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +67,7 @@ def stages(args) -> int:
     records, t_records = best_of(3, lambda: list(survey.records()))
     rows = survey.rows
     posted, t_plan = best_of(3, lambda: list(
-        Planner("US", "USD", mapping, set(), datetime(2026, 1, 1), file.name).plan(records)))
+        Planner("US", "USD", mapping, set(), file.name).plan(records)))
     _, t_balance = best_of(3, lambda: [balance(e, "USD") for x in posted for e in x.entries])
     items = [(x.event, list(x.entries)) for x in posted]
     with fresh_database(args.engine, "stages", args) as url:

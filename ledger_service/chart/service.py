@@ -1,21 +1,25 @@
-"""Storage of subsidiaries, accounts and commodities.
+"""Storage of subsidiaries, accounts, commodities and each subsidiary's configuration.
 
 `init` loads accounts/ idempotently: missing subsidiaries and accounts are added, existing ones keep their rows
-(an account's description and NetSuite id may be updated: they are configuration, not journal).
+(an account's description and NetSuite id may be updated: they are configuration, not journal). A subsidiary's
+configuration (chart.config) is recorded as an event in its own chain; the latest one is in force.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
+from ledger_service.chart.config import SubsidiaryConfig, from_dict as config_from_dict, read_subsidiary_file
 from ledger_service.chart.loader import accounts_for, load_chart
 from ledger_service.chart.model import Account, Subsidiary, validate_subsidiary
 from ledger_service.errors import Conflict, NotFound
+from ledger_service.eventlog.model import EventDraft, Source, canonical_json, sha256_hex
 from ledger_service.money import currency_exponent
-from ledger_service.store.tables import accounts, chain_heads, commodities, subsidiaries
+from ledger_service.store.tables import accounts, chain_heads, commodities, events, subsidiaries
 
 GENESIS_HASH = "0" * 64
 
@@ -131,3 +135,43 @@ def commodity_kinds(conn: Connection, codes: list[str] | None = None) -> dict[st
     if codes is not None:
         query = query.where(commodities.c.code.in_(codes))
     return {r.code: (r.kind, r.exponent) for r in conn.execute(query)}
+
+
+CONFIG_KIND = "subsidiary_config"
+
+
+def subsidiary_config(conn: Connection, code: str, accounts_dir: Path) -> SubsidiaryConfig:
+    """The configuration in force: the latest one recorded in the log, else the example file
+    accounts/subsidiaries/<CODE>.toml, else the defaults (tax profile "none": any tax goes to suspense)."""
+    get_subsidiary(conn, code)
+    row = conn.execute(
+        select(events.c.id, events.c.payload).where(events.c.subsidiary == code, events.c.kind == CONFIG_KIND)
+        .order_by(events.c.seq.desc()).limit(1)).first()
+    if row is not None:
+        data = json.loads(row.payload)
+        data.pop("author", None)
+        return config_from_dict(data, origin=f"event {row.id} (subsidiary_config)")
+    path = Path(accounts_dir) / "subsidiaries" / f"{code}.toml"
+    if path.exists():
+        return read_subsidiary_file(path, code)
+    return SubsidiaryConfig(code, origin="defaults (no configuration recorded)")
+
+
+def record_config(conn: Connection, config: SubsidiaryConfig, accounts_dir: Path, author: str) -> int | None:
+    """Record a configuration as an event of the subsidiary's chain, after checking that it loads; None when it
+    equals the one in force (nothing recorded)."""
+    from ledger_service.journal.writer import post_batch
+    from ledger_service.mapping.loader import load_mapping
+
+    load_mapping(accounts_dir, config)  # refuses an unknown profile, account or malformed rule
+    current = subsidiary_config(conn, config.code, accounts_dir)
+    if current.as_dict() == config.as_dict() and current.origin.startswith("event"):
+        return None
+    data = config.as_dict()
+    previous = conn.execute(select(func.max(events.c.id)).where(
+        events.c.subsidiary == config.code, events.c.kind == CONFIG_KIND)).scalar()
+    event = EventDraft(subsidiary=config.code, kind=CONFIG_KIND, occurred_at=utcnow().replace(microsecond=0),
+                       idempotency_key=f"config:{previous or 0}:{sha256_hex(canonical_json(data))[:16]}",
+                       raw=canonical_json(data), source=Source(system="ledger", document=f"configuration by {author}"),
+                       payload=data | {"author": author})
+    return post_batch(conn, [(event, [])])[0].event_id

@@ -17,9 +17,9 @@ from ledger_service.eventlog.model import EventDraft, Source, canonical_json
 from ledger_service.journal.model import EntryDraft, money_posting
 from ledger_service.journal.service import live_entries
 from ledger_service.journal.writer import post_batch
-from ledger_service.mapping.loader import load_mapping
+from ledger_service.mapping.loader import mapping_for
 from ledger_service.money import currency_exponent, fmt, from_minor
-from ledger_service.posting.amazon import MAPPING_SYSTEM, SUSPENSE
+from ledger_service.posting.amazon import SUSPENSE
 from ledger_service.settings import Settings
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import accounts, entries, events, postings
@@ -70,14 +70,15 @@ def exceptions(conn: Connection, subsidiary: str, include_closed: bool = False) 
 def reclass(engine: Engine, subsidiary: str, settings: Settings | None = None) -> dict:
     """Move every open exception whose triple now has a mapping out of suspense."""
     settings = settings or Settings.from_env()
-    mapping = load_mapping(settings.accounts_dir, subsidiary)
     with write_transaction(engine) as conn:
+        mapping = mapping_for(conn, subsidiary, settings.accounts_dir)
         items, still_open = [], 0
         for r in _suspense_postings(conn, subsidiary):
             if r["status"] != "open":
                 continue
             triple = tuple(r["amazon_type"].split(" / "))
-            rule = mapping.resolve(MAPPING_SYSTEM.get(r["source"]["system"], r["source"]["system"]), triple)
+            rule = mapping.resolve(r["source"]["system"], triple,
+                                   r["marketplace"])
             if rule is None:
                 still_open += 1
                 continue

@@ -43,8 +43,9 @@ class Planner:
     functional_currency: str
     mapping: object
     settled: set[str]  # settlement ids whose truth is already a flat file (precedence.settled_by_flat_file)
-    started: datetime  # the moment of ingest: the date of last resort for an undated open group
     document: str
+    # event group id -> its end (else start) as an earlier document recorded it: the date of undated amounts
+    group_dates: dict[str, datetime] = field(default_factory=dict)
     settlements: list[str] = field(default_factory=list)
     final_ids: set[str] = field(default_factory=set)
     superseded: int = 0  # Finances amounts recorded but not posted: a flat file already settled them
@@ -54,12 +55,14 @@ class Planner:
         held: dict[str, _Held] = {}  # a flat file's summaries, posted after all their rows (at the end)
         group: list[AmazonAmount] = []
         key: tuple | None = None
+        latest: dict[str | None, datetime] = {}  # event group -> latest posted date of its amounts in this document
+        undated: list[AmazonAmount] = []
 
         def flush_group() -> Iterator[Posted]:
             nonlocal group
             if group:
                 posted = transaction_entry(self.subsidiary, group, self.mapping,
-                                           default_date=period_end.get(group[0].settlement_id) or self.started)
+                                           default_date=self._document_date(period_end, group[0]))
                 # by id: parse_document lists every summary before the rows (the streamed reader interleaves them)
                 held[group[0].settlement_id].add(posted.event.input_hash, len(group))
                 group = []
@@ -68,7 +71,9 @@ class Planner:
         for record in records:
             if isinstance(record, SettlementSummary):
                 yield from flush_group()
-                period_end[record.settlement_id] = record.end or record.deposit_date
+                # the date of rows that carry none: the document's own, never the clock (the same file ingested on
+                # another day posts the same entries)
+                period_end[record.settlement_id] = record.end or record.start or record.deposit_date
                 if record.settlement_id not in self.settlements:
                     self.settlements.append(record.settlement_id)
                 if record.final:
@@ -76,8 +81,7 @@ class Planner:
                 if is_flat_file(record.source.system):
                     held.setdefault(record.settlement_id, _Held(record)).check_same(record, self.document)
                 else:
-                    yield settlement_events(self.subsidiary, record, superseded=self._superseded(record),
-                                            default_date=self.started)
+                    yield settlement_events(self.subsidiary, record, superseded=self._superseded(record))
                 continue
             self._check_currency(record)
             if record.final and record.settlement_id:
@@ -89,14 +93,35 @@ class Planner:
                 group.append(record)
                 key = this
                 continue
-            superseded = self._superseded(record)
-            self.superseded += superseded
-            yield amount_entry(self.subsidiary, record, self.mapping, superseded=superseded,
-                               default_date=period_end.get(record.settlement_id) or self.started)
+            if record.posted_at is not None:
+                latest[record.settlement_id] = max(record.posted_at, latest.get(record.settlement_id, record.posted_at))
+            elif self._group_date(period_end, record) is None:
+                undated.append(record)  # dated at the end, by the latest posted date of its group in this document
+                continue
+            yield self._amount(record, self._group_date(period_end, record))
         yield from flush_group()
+        for record in undated:
+            yield self._amount(record, self._document_date(latest, record))
         for summary in held.values():
-            yield settlement_events(self.subsidiary, summary.summary, default_date=self.started,
-                                    rows=(summary.count, summary.digest.hexdigest()))
+            yield settlement_events(self.subsidiary, summary.summary, rows=(summary.count, summary.digest.hexdigest()))
+
+    def _amount(self, record: AmazonAmount, default_date: datetime | None) -> Posted:
+        superseded = self._superseded(record)
+        self.superseded += superseded
+        return amount_entry(self.subsidiary, record, self.mapping, superseded=superseded, default_date=default_date)
+
+    def _group_date(self, period_end: dict, record: AmazonAmount) -> datetime | None:
+        return period_end.get(record.settlement_id) or self.group_dates.get(record.settlement_id)
+
+    def _document_date(self, dates: dict, record: AmazonAmount) -> datetime | None:
+        """The date an undated amount takes, from its document, never the clock: its settlement's or event group's
+        end (else start, else deposit), else the latest posted date of the same group in the same document."""
+        when = dates.get(record.settlement_id)
+        if when is None and record.posted_at is None:
+            raise ParseError(self.document, record.source.line or record.source.page,
+                             f"{' / '.join(record.triple)} has no posted date and its document gives none (no "
+                             "settlement or event group dates): refused rather than dated by the clock")
+        return when
 
     def _superseded(self, record: SettlementSummary | AmazonAmount) -> bool:
         return not is_flat_file(record.source.system) and record.settlement_id in self.settled

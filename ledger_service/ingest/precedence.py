@@ -40,6 +40,7 @@ class KnownSettlement:
     currency: str
     start: datetime | None
     flat_file: bool
+    end: datetime | None = None
 
 
 def known_settlements(conn: Connection, subsidiary: str) -> list[KnownSettlement]:
@@ -50,10 +51,15 @@ def known_settlements(conn: Connection, subsidiary: str) -> list[KnownSettlement
         facts = json.loads(payload or "{}")
         if "settlement_id" not in facts:
             continue
-        start = datetime.fromisoformat(facts["start"]) if facts.get("start") else None
+        start, end = (datetime.fromisoformat(facts[k]) if facts.get(k) else None for k in ("start", "end"))
         key = (facts["settlement_id"], system in FLAT_FILE_SYSTEMS)
-        found[key] = KnownSettlement(facts["settlement_id"], facts["currency"], start, key[1])
+        found[key] = KnownSettlement(facts["settlement_id"], facts["currency"], start, key[1], end)
     return list(found.values())
+
+
+def group_dates(known: list[KnownSettlement]) -> dict[str, datetime]:
+    """Each known event group's end, else its start: the date of its amounts that carry none."""
+    return {k.settlement_id: k.end or k.start for k in known if not k.flat_file and (k.end or k.start)}
 
 
 def same_settlement(a: KnownSettlement, b: KnownSettlement) -> bool:

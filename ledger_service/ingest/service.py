@@ -17,13 +17,13 @@ from typing import Iterable
 
 from sqlalchemy import Connection, Engine
 
-from ledger_service.chart.service import get_subsidiary, utcnow
+from ledger_service.chart.service import get_subsidiary
 from ledger_service.errors import Conflict
 from ledger_service.ingest import precedence
 from ledger_service.ingest.collector import fewer_collections
 from ledger_service.ingest.plan import Planner
 from ledger_service.journal.writer import PreparedBatch, prepare_batch, write_batch
-from ledger_service.mapping.loader import load_mapping
+from ledger_service.mapping.loader import mapping_for
 from ledger_service.settings import Settings
 from ledger_service.sources.amazon import parse_document
 from ledger_service.sources.amazon.stream import open_settlement_file
@@ -78,12 +78,12 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
     """Post records in batches inside ONE transaction: a bad record anywhere rolls the whole document back."""
     settings = settings or Settings.from_env()
     report = IngestReport(document, fmt)
-    mapping = load_mapping(settings.accounts_dir, subsidiary)
     with fewer_collections(), write_transaction(engine) as conn:
         sub = get_subsidiary(conn, subsidiary)
-        settled = precedence.settled_by_flat_file(precedence.known_settlements(conn, subsidiary))
-        planner = Planner(subsidiary, sub.functional_currency, mapping, settled,
-                          utcnow().replace(microsecond=0), document)
+        mapping = mapping_for(conn, subsidiary, settings.accounts_dir)
+        known = precedence.known_settlements(conn, subsidiary)
+        planner = Planner(subsidiary, sub.functional_currency, mapping, precedence.settled_by_flat_file(known),
+                          document, precedence.group_dates(known))
         try:
             with _Writer(conn) as writer:
                 items: list = []

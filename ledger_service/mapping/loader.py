@@ -9,26 +9,22 @@ Layout read (all TOML, via tomllib):
     accounts/chart.toml                    [[account]] name = ...
     accounts/mappings/amazon.toml          mapping = [ {system, transaction_type, amount_type, amount_description,
                                            account, role}, ... ] and [promotions] contra_revenue / marketing
-    accounts/subsidiaries/<CODE>.toml      [subsidiary], optional [[account]], [settings] promotions = ...,
-                                           and [[mapping]] overrides of the same shape
+    accounts/tax/triples.toml, <profile>.toml  tax amounts by kind, and where each profile posts each kind (tax.py)
+    accounts/subsidiaries/<CODE>.toml      example subsidiaries: [subsidiary], optional [[account]], [settings]
+                                           (chart.config), and [[mapping]] overrides of the same shape; a
+                                           subsidiary's own configuration is recorded in the log instead
 """
 
 from __future__ import annotations
 
 import tomllib
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from ledger_service.chart.config import SubsidiaryConfig, check_choices, read_subsidiary_file
 from ledger_service.errors import Invalid
-from ledger_service.mapping.model import (
-    ANY,
-    PROMOTIONS_SETTINGS,
-    ROLES,
-    SYSTEMS,
-    Mapping,
-    MappingRule,
-)
+from ledger_service.mapping.model import ANY, ROLES, SYSTEMS, Mapping, MappingError, MappingRule
+from ledger_service.mapping.tax import known_profiles, load_profile, load_triples, load_vat_rates
 
 SUSPENSE_ACCOUNT = "Assets:Suspense:Amazon"
 DEFAULT_MAPPING = Path("mappings") / "amazon.toml"
@@ -36,12 +32,6 @@ CHART = Path("chart.toml")
 
 _REQUIRED = ("system", "transaction_type", "amount_type", "amount_description")
 _ALLOWED = frozenset(_REQUIRED + ("account", "role"))
-
-
-class MappingError(Invalid):
-    """The mapping configuration cannot be used as it is; the message names the file and the rule."""
-
-    kind = "invalid_mapping"
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -68,13 +58,8 @@ def _describe(raw: dict[str, Any]) -> str:
     return f"{parts[0]} {parts[1]!r} / {parts[2]!r} / {parts[3]!r}"
 
 
-def _parse_rules(
-    raw_rules: Any,
-    path: Path,
-    shown: str,
-    accounts: set[str],
-    promotion_account: str,
-) -> tuple[MappingRule, ...]:
+def _parse_rules(raw_rules: Any, path: Path, shown: str, accounts: set[str], targets: dict[str, str]
+                 ) -> tuple[MappingRule, ...]:
     if not isinstance(raw_rules, list):
         raise MappingError(f"{path}: 'mapping' must be a list of rules")
     rules: list[MappingRule] = []
@@ -103,10 +88,11 @@ def _parse_rules(
         if role is not None and role not in ROLES:
             raise MappingError(f"{where}: role {role!r} is not one of {', '.join(sorted(ROLES))}")
         account = raw.get("account")
-        if account is None:
-            if role != "promotion":
-                raise MappingError(f"{where}: no account (only role = \"promotion\" rules may omit it)")
-            account = promotion_account
+        if account is None:  # promotions and card charges post where the subsidiary's settings say
+            if role not in targets:
+                raise MappingError(f"{where}: no account (only rules with role {' or '.join(map(repr, targets))} "
+                                   "may omit it)")
+            account = targets[role]
         if not isinstance(account, str):
             raise MappingError(f"{where}: account must be a string")
         if account == SUSPENSE_ACCOUNT:
@@ -132,53 +118,71 @@ def _parse_rules(
     return tuple(rules)
 
 
-def load_mapping(accounts_dir: Path, subsidiary: str) -> Mapping:
-    """The mapping of one subsidiary: its [[mapping]] overrides over accounts/mappings/amazon.toml.
+def load_mapping(accounts_dir: Path, subsidiary: str | SubsidiaryConfig) -> Mapping:
+    """The mapping of one subsidiary: its overrides, over its tax profiles, over accounts/mappings/amazon.toml.
 
-    Raises MappingError naming the file and the rule when a rule is malformed, duplicated, points at the suspense
-    account, or names an account that neither chart.toml nor the subsidiary file defines.
+    `subsidiary` is a configuration (chart.config: recorded in the log, or read from a file), or the code of an
+    example subsidiary in accounts/subsidiaries/<CODE>.toml. Raises MappingError naming the file and the rule when
+    a rule is malformed, duplicated, points at the suspense account, or names an account that neither chart.toml
+    nor the subsidiary defines; and when a setting names an unknown profile or choice.
     """
     accounts_dir = Path(accounts_dir)
-    chart_path = accounts_dir / CHART
-    default_path = accounts_dir / DEFAULT_MAPPING
-    subsidiary_shown = f"subsidiaries/{subsidiary}.toml"
-    subsidiary_path = accounts_dir / subsidiary_shown
-
-    chart = _read(chart_path)
-    own = _read(subsidiary_path)
-    default = _read(default_path)
-    accounts = _account_names(chart, chart_path) | _account_names(own, subsidiary_path)
-
-    settings = own.get("settings", {})
-    promotions = settings.get("promotions", "contra_revenue")
-    if promotions not in PROMOTIONS_SETTINGS:
-        raise MappingError(
-            f"{subsidiary_path}: [settings] promotions = {promotions!r}; use one of {', '.join(PROMOTIONS_SETTINGS)}"
-        )
-    targets = default.get("promotions", {})
-    promotion_account = targets.get(promotions)
-    if not isinstance(promotion_account, str):
-        raise MappingError(f"{default_path}: [promotions] has no account for {promotions!r}")
-    if promotion_account not in accounts:
-        raise MappingError(
-            f"{default_path}: [promotions] {promotions} = {promotion_account!r} is not in chart.toml or "
-            f"{subsidiary_shown}"
-        )
-
-    defaults = _parse_rules(default.get("mapping", []), default_path, "mappings/amazon.toml", accounts, promotion_account)
-    overrides = _parse_rules(own.get("mapping", []), subsidiary_path, subsidiary_shown, accounts, promotion_account)
-    return Mapping(subsidiary=subsidiary, overrides=overrides, defaults=defaults, promotions=promotions,
-                   vat_included_rate=_vat_rate(settings, subsidiary_path))
-
-
-def _vat_rate(settings: dict, path: Path) -> Decimal | None:
-    text = settings.get("vat_included_rate")
-    if text is None:
-        return None
     try:
-        rate = Decimal(str(text))
-    except InvalidOperation:
-        rate = Decimal(-1)
-    if isinstance(text, float) or not (0 < rate < 1):
-        raise MappingError(f'{path}: [settings] vat_included_rate = {text!r}; give a decimal string such as "0.20"')
-    return rate
+        config = subsidiary if isinstance(subsidiary, SubsidiaryConfig) else read_subsidiary_file(
+            accounts_dir / "subsidiaries" / f"{subsidiary}.toml", subsidiary)
+        check_choices(config, known_profiles(accounts_dir))
+    except Invalid as exc:
+        raise MappingError(exc.message) from None
+    shown = config.origin or f"subsidiary {config.code}"
+    chart_path, default_path = accounts_dir / CHART, accounts_dir / DEFAULT_MAPPING
+    accounts = _account_names(_read(chart_path), chart_path) | set(config.accounts)
+    default = _read(default_path)
+
+    promotion_account = default.get("promotions", {}).get(config.promotions)
+    if not isinstance(promotion_account, str):
+        raise MappingError(f"{default_path}: [promotions] has no account for {config.promotions!r}")
+    for what, account in (("[promotions] " + config.promotions, promotion_account),
+                          ("charge_account", config.charge_account)):
+        if account not in accounts:
+            raise MappingError(f"{shown}: {what} = {account!r} is not in chart.toml or the subsidiary's accounts")
+    targets = {"promotion": promotion_account, "card_charge": config.charge_account}
+
+    defaults = _parse_rules(default.get("mapping", []), default_path, "mappings/amazon.toml", accounts, targets)
+    overrides = _parse_rules(list(config.mapping), Path(shown), shown, accounts, targets)
+    profiles = tuple((name, _profile_rules(accounts_dir, name, config.fee_tax, accounts))
+                     for name in config.profiles)
+    vat_inclusive = tuple((p.name, p.default_country) for p in
+                          (load_profile(accounts_dir, name, config.fee_tax) for name in config.profiles)
+                          if p.vat_inclusive)
+    spellings = default.get("legacy_spellings", {})
+    return Mapping(subsidiary=config.code, overrides=overrides, defaults=defaults, promotions=config.promotions,
+                   profile_rules=profiles, default_profile=config.tax_profile,
+                   marketplace_profiles=config.marketplace_profiles, vat_inclusive=vat_inclusive,
+                   vat_rates=load_vat_rates(accounts_dir) if vat_inclusive else None,
+                   legacy_spellings=tuple(sorted(spellings.items())))
+
+
+def _profile_rules(accounts_dir: Path, name: str, fee_tax: str, accounts: set[str]) -> tuple[MappingRule, ...]:
+    """A tax profile's rules: every tax triple of a kind the profile posts, to the profile's account for it."""
+    profile = load_profile(accounts_dir, name, fee_tax)
+    shown = f"tax/{name}.toml"
+    rules = []
+    for kind, fields in load_triples(accounts_dir):
+        target = profile.target(kind)
+        if target is None:
+            continue  # the profile does not expect this kind: it surfaces in suspense
+        account, role = target
+        if account not in accounts:
+            raise MappingError(f"{accounts_dir / shown}: [kind.{kind}] account {account!r} is not in chart.toml")
+        rules.append(MappingRule(system=fields["system"], transaction_type=fields["transaction_type"],
+                                 amount_type=fields["amount_type"], amount_description=fields["amount_description"],
+                                 account=account, role=role,
+                                 origin=f"{shown} [kind.{kind}], tax/triples.toml #{fields['number']}"))
+    return tuple(rules)
+
+
+def mapping_for(conn, subsidiary: str, accounts_dir: Path) -> Mapping:
+    """The mapping of a subsidiary as configured in the ledger (chart.service.subsidiary_config)."""
+    from ledger_service.chart.service import subsidiary_config
+
+    return load_mapping(accounts_dir, subsidiary_config(conn, subsidiary, accounts_dir))

@@ -5,12 +5,14 @@ of the values, and renames them without notice. A mapping therefore matches the 
 transaction type may be the wildcard "*". Anything no rule matches resolves to None, and the caller posts it to the
 suspense account and opens an exception, so a new or renamed value surfaces instead of being absorbed by a pattern.
 
-A subsidiary may override the shared default (the UK's sales tax is VAT, say). Resolution order:
+Tax depends on the marketplace: the amount's marketplace picks the subsidiary's tax profile (tax.py), whose rules
+sit between the subsidiary's own overrides and the shared default. Resolution order:
 
-    subsidiary rule, exact transaction type
-    subsidiary rule, "*"
-    default rule,    exact transaction type
-    default rule,    "*"
+    subsidiary rule,   exact transaction type, then "*"
+    tax profile rule,  exact transaction type, then "*"
+    default rule,      exact transaction type, then "*"
+
+Legacy flat-file triples are brought to their V2 form first (legacy.py), so one vocabulary serves both layouts.
 
 This module is pure: the rules come from `loader.load_mapping`, lookups touch no I/O.
 """
@@ -20,10 +22,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Mapping as AbstractMapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from types import MappingProxyType
+from typing import NamedTuple
+
+from ledger_service.errors import Invalid
+from ledger_service.mapping.legacy import normalise, vocabulary
 
 ANY = "*"
+
+
+class MappingError(Invalid):
+    """The mapping configuration cannot be used as it is; the message names the file and the rule."""
+
+    kind = "invalid_mapping"
 
 # The rule files name three systems; the parsers name four sources. Both flat-file formats share one vocabulary.
 SYSTEMS = ("settlement", "finances-v0", "finances-2024")
@@ -42,11 +53,17 @@ ROLES = frozenset(
         "revenue",  # gross sales: principal, shipping, gift wrap, restocking fees kept
         "contra_revenue",  # refunds of those charges, goodwill paid to buyers
         "fee",  # anything Amazon charges the seller, and its reversals
-        "tax",  # collected, withheld or charged tax: a liability, never revenue
+        "sales_tax",  # tax the buyer paid on a sale or refund (sales tax, GST/HST/PST/QST): a liability
+        "tax_withheld",  # tax Amazon withholds and remits itself (marketplace facilitator, deemed supplier)
+        "vat",  # output VAT on sales
+        "input_tax",  # tax Amazon charges on its own fees: an input tax credit, or a cost
+        "tax",  # any other tax: a liability or asset, never revenue
         "promotion",  # price concessions; contra-revenue or marketing by subsidiary setting
         "reimbursement",  # Amazon paying for lost or damaged units, and clawbacks of that
         "reserve",  # funds Amazon holds back
-        "disbursement",  # money moving between the Amazon balance and the seller's bank or card
+        "disbursement",  # money moving between the Amazon balance and the seller's bank (deposits, micro deposits)
+        "card_charge",  # the seller's card or bank paying Amazon a negative balance (Successful charge)
+        "carried_balance",  # a negative settlement owed to Amazon, carried into the next one (Payable to Amazon)
         "other_income",
         "adjustment",  # adjustments whose direction Amazon does not name
         "financing",  # Amazon Lending advances and repayments
@@ -95,55 +112,102 @@ def _index(rules: Iterable[MappingRule]) -> AbstractMapping[_Key, MappingRule]:
     return MappingProxyType(index)
 
 
+class Resolved(NamedTuple):
+    rule: MappingRule | None  # None: unmapped, post to suspense
+    triple: Triple  # the triple looked up: a legacy one in its V2 form, else the triple as given
+
+
 @dataclass(frozen=True)
 class Mapping:
-    """A subsidiary's resolved mapping: its own rules over the shared default."""
+    """A subsidiary's resolved mapping: its own rules over its tax profiles' rules over the shared default.
+
+    `profile_rules` holds each tax profile's rules (accounts/tax), `marketplace_profiles` which profile a
+    marketplace is under (others: `default_profile`). `vat_inclusive` names the profiles whose prices include VAT,
+    with `vat_rates` to carve it out.
+    """
 
     subsidiary: str
     overrides: tuple[MappingRule, ...]
     defaults: tuple[MappingRule, ...]
     promotions: str = "contra_revenue"
-    # Where marketplace prices include VAT and Amazon reports no tax row (amazon.co.uk without VCS), the VAT rate to
-    # carve out of revenue, refunds and promotions; None where prices are net of tax.
-    vat_included_rate: Decimal | None = None
-    _layers: tuple[AbstractMapping[_Key, MappingRule], ...] = field(
-        init=False, repr=False, compare=False, hash=False
-    )
-
+    profile_rules: tuple[tuple[str, tuple[MappingRule, ...]], ...] = ()
+    default_profile: str = "none"
+    marketplace_profiles: tuple[tuple[str, str], ...] = ()
+    vat_inclusive: tuple[tuple[str, str | None], ...] = ()  # (profile, default country) of VAT-inclusive profiles
+    vat_rates: object = None  # tax.VatRates when a profile is VAT-inclusive
+    legacy_spellings: tuple[tuple[str, str], ...] = ()
+    _layers: dict = field(init=False, repr=False, compare=False, hash=False)
+    _words: object = field(init=False, repr=False, compare=False, hash=False)
     _resolved: dict = field(init=False, repr=False, compare=False, hash=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_layers", (_index(self.overrides), _index(self.defaults)))
+        own, default = _index(self.overrides), _index(self.defaults)
+        profiles = dict(self.profile_rules) or {self.default_profile: ()}
+        layers = {name: (own, _index(rules), default) for name, rules in profiles.items()}
+        object.__setattr__(self, "_layers", layers)
+        v2 = [r.key[1:] for rules in ((self.overrides, self.defaults) + tuple(profiles.values())) for r in rules
+              if r.system == "settlement"]
+        object.__setattr__(self, "_words", vocabulary(v2, dict(self.legacy_spellings)))
 
-    def resolve(self, system: str, triple: Triple) -> MappingRule | None:
-        """The rule for one amount, or None when nothing matches (the caller posts it to suspense).
+    def profile_for(self, marketplace: str | None) -> str:
+        """The tax profile a marketplace is under."""
+        if marketplace:
+            key = marketplace.strip().lower()
+            for name, profile in self.marketplace_profiles:
+                if name == key:
+                    return profile
+        return self.default_profile
 
-        `system` is a parser's source system ("amazon-settlement-v2", "sp-api-finances-v0", ...) or a rule-file
-        system name. Surrounding whitespace is ignored (legacy files pad cells); case and inner spelling are not.
-        Answers are kept: a mapping is immutable, and ingest asks the same few triples for every row.
+    def vat_country(self, marketplace: str | None) -> tuple[bool, str | None]:
+        """(is the marketplace's price VAT-inclusive, the country whose rate applies) for a carve-out."""
+        profile = self.profile_for(marketplace)
+        for name, default in self.vat_inclusive:
+            if name == profile:
+                return True, self.vat_rates.country(marketplace, default)
+        return False, None
+
+    def resolve(self, system: str, triple: Triple, marketplace: str | None = None) -> MappingRule | None:
+        """The rule for one amount, or None when nothing matches (the caller posts it to suspense)."""
+        return self.lookup(system, triple, marketplace).rule
+
+    def lookup(self, system: str, triple: Triple, marketplace: str | None = None) -> Resolved:
+        """The rule for one amount and the triple it was found under (a legacy triple in its V2 form).
+
+        `system` is a parser's source system ("amazon-settlement-v2", "amazon-settlement-legacy", ...) or a rule-file
+        system name; `marketplace` chooses the tax profile. Surrounding whitespace is ignored (legacy files pad
+        cells). Answers are kept: a mapping is immutable, and ingest asks the same few triples for every row.
         """
-        key = (system, triple)
+        profile = self.profile_for(marketplace)
+        key = (system, triple, profile)
         try:
             return self._resolved[key]
         except KeyError:
-            rule = self._resolved[key] = self._resolve(system, triple)
-            return rule
+            found = self._resolved[key] = self._lookup(system, triple, profile)
+            return found
 
-    def _resolve(self, system: str, triple: Triple) -> MappingRule | None:
+    def _lookup(self, system: str, triple: Triple, profile: str) -> Resolved:
         name = canonical_system(system)
-        transaction_type, amount_type, amount_description = (part.strip() for part in triple)
-        for layer in self._layers:
-            for candidate in (transaction_type, ANY):
-                rule = layer.get((name, candidate, amount_type, amount_description))
-                if rule is not None:
-                    return rule
-        return None
+        layers = self._layers.get(profile) or next(iter(self._layers.values()))
+        stripped = tuple(part.strip() for part in triple)
+        if system == "amazon-settlement-legacy":
+            stripped = normalise(stripped, self._words, lambda t: _find(layers, name, t) is not None)
+        return Resolved(_find(layers, name, stripped), stripped)
 
-    def account_for(self, system: str, triple: Triple) -> str | None:
-        rule = self.resolve(system, triple)
+    def account_for(self, system: str, triple: Triple, marketplace: str | None = None) -> str | None:
+        rule = self.resolve(system, triple, marketplace)
         return rule.account if rule is not None else None
 
     @property
     def rules(self) -> tuple[MappingRule, ...]:
-        """Every rule, overrides first (resolution order), e.g. to list the accounts a report must show."""
-        return self.overrides + self.defaults
+        """Every rule, overrides first, then each profile's, then the defaults (resolution order)."""
+        return self.overrides + tuple(r for _, rules in self.profile_rules for r in rules) + self.defaults
+
+
+def _find(layers, system: str, triple: Triple) -> MappingRule | None:
+    transaction_type, amount_type, amount_description = triple
+    for layer in layers:
+        for candidate in (transaction_type, ANY):
+            rule = layer.get((system, candidate, amount_type, amount_description))
+            if rule is not None:
+                return rule
+    return None

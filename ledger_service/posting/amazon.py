@@ -25,21 +25,15 @@ from ledger_service.errors import Invalid
 from ledger_service.eventlog.model import EventDraft, Source, sha256_hex
 from ledger_service.journal.model import EntryDraft, Posting, money_posting
 from ledger_service.money import round_money
-from ledger_service.sources.model import AmazonAmount, SettlementSummary, posted_day
+from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary, posted_day
 
 CLEARING = "Assets:Amazon:Clearing"
 SUSPENSE = "Assets:Suspense:Amazon"
 BANK = "Assets:Bank:Operating"
+PAYABLE = "Liabilities:Amazon:Payable"  # negative settlements the seller owes Amazon, until collected
 VAT = "Liabilities:Tax:VAT"
 VAT_INCLUSIVE_ROLES = ("revenue", "contra_revenue", "promotion")
-
-MAPPING_SYSTEM = {
-    "amazon-settlement-v2": "settlement",
-    "amazon-settlement-legacy": "settlement",
-    "sp-api-finances-v0": "finances-v0",
-    "sp-api-finances-2024-06-19": "finances-2024",
-}
-
+CARRIED_TAX_ROLES = ("sales_tax", "vat", "tax_withheld")  # a transaction's own tax rows
 
 @dataclass(frozen=True)
 class Posted:
@@ -68,29 +62,29 @@ def amount_entry(subsidiary: str, amount: AmazonAmount, mapping, superseded: boo
     A superseded amount (Finances data for a settlement whose flat file is already posted) is recorded in the
     log with no entry, so that it is kept but never counted twice.
     """
-    system = MAPPING_SYSTEM.get(amount.source.system, amount.source.system)
-    rule = mapping.resolve(system, amount.triple)
+    system = amount.source.system  # the mapping knows each parser's system (legacy triples are normalised)
+    rule, triple = mapping.lookup(system, amount.triple, amount.marketplace)
     account = rule.account if rule is not None else SUSPENSE
-    # Some events carry no date (ServiceFeeEvent, a blank posted-date): the caller gives the settlement's end, or
-    # the moment of ingest.
+    # Some events carry no date (ServiceFeeEvent): the caller gives the date of their document (the group's end or
+    # start), never the clock.
     when = amount.posted_at or default_date
     if when is None:
         raise Invalid(f"{amount.natural_key}: no posted date and no default date")
     dims = dict(marketplace=amount.marketplace, settlement_id=amount.settlement_id, order_id=amount.order_id,
-                sku=amount.sku, amazon_type=triple_text(amount.triple))
+                sku=amount.sku, amazon_type=triple_text(triple))
     if rule is not None and getattr(rule, "role", None):
         dims["role"] = rule.role
     postings = [money_posting(CLEARING, amount.amount, **{k: v for k, v in dims.items() if k != "role"}),
                 money_posting(account, -amount.amount, **dims)]
-    vat = _included_vat(amount, rule, mapping)
+    vat = _included_vat(amount, rule, mapping, when)
     if vat:  # VAT inside a VAT-inclusive price is owed to the tax authority, never revenue
         postings[1] = money_posting(account, -(amount.amount - vat), **dims)
-        postings.append(money_posting(VAT, -vat, **{**dims, "role": "tax"}))
+        postings.append(money_posting(VAT, -vat, **{**dims, "role": "vat"}))
     entry = EntryDraft(
         subsidiary=subsidiary,
         date=posted_day(when),
         currency=amount.currency,
-        description=f"{triple_text(amount.triple)}" + (f" {amount.order_id}" if amount.order_id else ""),
+        description=f"{triple_text(triple)}" + (f" {amount.order_id}" if amount.order_id else ""),
         postings=tuple(postings),
         state="posted" if amount.final else "pending",
     )
@@ -129,18 +123,16 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
     file, carries a digest of all its rows, so a changed file is a conflict, never a second posting).
     """
     first = amounts[0]
-    system = MAPPING_SYSTEM.get(first.source.system, first.source.system)
+    system = first.source.system  # the mapping knows each parser's system (legacy triples are normalised)
     when = first.posted_at or default_date
     if when is None:
         raise Invalid(f"{first.natural_key}: no posted date and no default date")
     # Dimensions as journal.model.dims() would sort them, built in key order: this runs for every row ingested.
     low = tuple((k, v) for k, v in (("marketplace", first.marketplace), ("order_id", first.order_id)) if v)
     high = tuple((k, v) for k, v in (("settlement_id", first.settlement_id), ("sku", first.sku)) if v)
-    vat_rate = getattr(mapping, "vat_included_rate", None)
-    lines, total, suspense = [], Decimal(0), 0
+    lines, total, suspense, carved, taxed = [], Decimal(0), 0, None, None
     for amount in amounts:
-        triple = amount.triple
-        rule = mapping.resolve(system, triple)
+        rule, triple = mapping.lookup(system, amount.triple, amount.marketplace)
         kind = _kind(triple)
         if rule is None:
             account, role, suspense = SUSPENSE, None, suspense + 1
@@ -148,11 +140,20 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
             account, role = rule.account, rule.role
         dims = (kind, *low, ("role", role), *high) if role else (kind, *low, *high)
         line = amount.source.line
-        vat = _included_vat(amount, rule, mapping) if vat_rate is not None else 0
+        vat = _included_vat(amount, rule, mapping, when)
         lines.append(Posting(account, -(amount.amount - vat), dimensions=dims, source_line=line))
         if vat:  # VAT inside a VAT-inclusive price is owed to the tax authority, never revenue
-            lines.append(Posting(VAT, -vat, dimensions=(kind, *low, ("role", "tax"), *high), source_line=line))
+            lines.append(Posting(VAT, -vat, dimensions=(kind, *low, ("role", "vat"), *high), source_line=line))
+            carved = carved or amount
+        elif role in CARRIED_TAX_ROLES:
+            taxed = taxed or amount
         total += amount.amount
+    if carved is not None and taxed is not None:  # carving VAT out again would double it
+        raise ParseError(taxed.source.document, taxed.source.line,
+                         f"{triple_text(taxed.triple)}: this transaction reports its own tax, but subsidiary "
+                         f"{subsidiary}'s tax profile for {carved.marketplace or 'its marketplace'} "
+                         f"({mapping.profile_for(carved.marketplace)}) carves VAT out of VAT-inclusive prices; use "
+                         "a profile with Amazon's VAT Calculation Service (uk-vcs, eu-vcs) for this marketplace")
     label = first.order_id or first.shipment_id or first.adjustment_id
     entry = EntryDraft(
         subsidiary=subsidiary,
@@ -193,23 +194,35 @@ def transaction_payload(amounts: list[AmazonAmount]) -> dict:
                         | ({"quantity": a.quantity} if a.quantity is not None else {}) for a in amounts]}
 
 
-def _included_vat(amount: AmazonAmount, rule, mapping) -> Decimal:
-    """The VAT inside a VAT-inclusive sale, refund or promotion: amount x rate / (1 + rate), rounded once."""
-    rate = getattr(mapping, "vat_included_rate", None)
-    if rule is None or rate is None or rule.role not in VAT_INCLUSIVE_ROLES:
+def _included_vat(amount: AmazonAmount, rule, mapping, when: datetime) -> Decimal:
+    """The VAT inside a VAT-inclusive sale, refund or promotion: amount x rate / (1 + rate), rounded once, at the
+    rate of the marketplace's country on the amount's date; zero where the marketplace's profile is not
+    VAT-inclusive."""
+    if rule is None or rule.role not in VAT_INCLUSIVE_ROLES:
         return Decimal(0)
+    inclusive, country = mapping.vat_country(amount.marketplace)
+    if not inclusive:
+        return Decimal(0)
+    rate = mapping.vat_rates.rate(country, posted_day(when)) if country else None
+    if rate is None:
+        raise ParseError(amount.source.document, amount.source.line or amount.source.page,
+                         f"no VAT rate for marketplace {amount.marketplace or '(blank)'} on {posted_day(when)}: its "
+                         "tax profile carves VAT out of VAT-inclusive prices; add the country and rate to "
+                         "accounts/tax/vat_rates.toml, or give the marketplace another profile")
     return round_money(amount.amount * rate / (1 + rate), amount.currency)
 
 
 def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: bool = False,
-                      default_date: datetime | None = None, rows: tuple[int, str] | None = None) -> Posted:
-    """The settlement's summary as an event; a closed settlement with a deposit also posts the disbursement.
+                      rows: tuple[int, str] | None = None) -> Posted:
+    """The settlement's summary as an event; a closed settlement with a non-zero total also posts its disbursement.
 
     `rows` (a flat file's settlement: how many amounts, and a digest of its transactions' input hashes) makes the
     summary's input hash cover the whole settlement: the same settlement id with any row changed is a conflict.
 
-    The disbursement moves the settlement's total from clearing to the bank on the deposit date. A negative
-    total (the seller owes Amazon, collected by card) moves the other way: the bank/card pays clearing.
+    A positive total moves from clearing to the bank on the deposit date. A negative total is no cash movement:
+    Amazon carries it into the next settlement (a `Payable to Amazon` row there), where sales absorb it or the
+    seller's card is charged (`Successful charge`). So it moves from clearing to Liabilities:Amazon:Payable, which
+    the next settlement's Payable to Amazon row clears; only the real charge touches the bank or card.
     """
     total = summary.total_amount
     when = summary.deposit_date or summary.end or summary.start
@@ -220,13 +233,18 @@ def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: b
             raise Invalid(f"{summary.source.document}:{where}: settlement {summary.settlement_id} has a total but "
                           "no deposit, end or start date to post its disbursement on")
         dims = dict(settlement_id=summary.settlement_id, marketplace=summary.marketplace)
+        if total > 0:
+            to, role = BANK, "disbursement"
+            description = f"Disbursement of settlement {summary.settlement_id}"
+        else:
+            to, role = PAYABLE, "carried_balance"
+            description = f"Settlement {summary.settlement_id} is negative: owed to Amazon, carried forward"
         entries = (EntryDraft(
             subsidiary=subsidiary,
             date=posted_day(when),
             currency=summary.currency,
-            description=f"Disbursement of settlement {summary.settlement_id}"
-            + (" (negative: charged to the seller)" if total < 0 else ""),
-            postings=(money_posting(BANK, total, **dims, role="disbursement"),
+            description=description,
+            postings=(money_posting(to, total, **dims, role=role),
                       money_posting(CLEARING, -total, **dims)),
         ),)
     raw = summary.source.raw
@@ -237,7 +255,7 @@ def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: b
     event = EventDraft(
         subsidiary=subsidiary,
         kind="amazon_settlement" if summary.final else "amazon_settlement_open",
-        occurred_at=when or default_date,  # an open group may carry no date yet: the moment of ingest
+        occurred_at=when or _undated(summary),
         idempotency_key=key,
         raw=raw,
         source=_source(summary.source),
@@ -245,6 +263,12 @@ def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: b
         payload=summary_fields(summary) | ({"rows": rows[0]} if rows else {}),
     )
     return Posted(event, entries)
+
+
+def _undated(summary: SettlementSummary) -> datetime:
+    where = summary.source.line or summary.source.page
+    raise ParseError(summary.source.document, where, f"settlement or event group {summary.settlement_id} has no "
+                     "start, end or deposit date: refused rather than dated by the clock")
 
 
 def summary_fields(summary: SettlementSummary) -> dict:

@@ -8,7 +8,7 @@ them: positive is money Amazon owes the seller, negative is money the seller owe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple

@@ -57,7 +57,9 @@ MF_TAX = "Liabilities:Tax:MarketplaceFacilitator"
 SALES_TAX = "Liabilities:Tax:SalesTaxCollected"
 VAT = "Liabilities:Tax:VAT"
 RESERVE = "Assets:Amazon:Reserve"
-RECEIVABLE = "Assets:Amazon:Receivable"
+PAYABLE = "Liabilities:Amazon:Payable"
+TAX_ON_FEES = "Expenses:Amazon:Fees:TaxOnFees"
+INPUT_TAX = "Assets:Tax:InputTaxCredit"
 BANK = "Assets:Bank:Operating"
 LENDING = "Liabilities:Amazon:Lending"
 
@@ -207,11 +209,12 @@ def test_observed_v2_triples(us: Mapping):
         ("AmazonFees", "Coupon Participation Fee", "Base fee"): PROMO_MARKETING,
         ("FBAFees", "FBA Inbound Placement Service Fee", "Base fee"): INBOUND_PLACEMENT,
         ("FBAFees", "FBA Long Term Storage Fee", "Base fee"): LONG_TERM,
-        ("FBAFees", "FBA Inventory Storage Fee", "Tax on fee"): VAT,
+        ("FBAFees", "FBA Inventory Storage Fee", "Tax on fee"): TAX_ON_FEES,  # US: fee_tax = "expense"
         ("other-transaction", "FBA Inventory Reimbursement", "COMPENSATED_CLAWBACK"): REIMBURSEMENTS,
         ("other-transaction", "other-transaction", "FBALongTermStorageFee"): LONG_TERM,
-        ("other-transaction", "other-transaction", "Successful charge"): BANK,
-        ("other-transaction", "other-transaction", "Payable to Amazon"): RECEIVABLE,
+        ("other-transaction", "other-transaction", "Successful charge"): BANK,  # US: charge_account
+        ("other-transaction", "other-transaction", "Payable to Amazon"): PAYABLE,
+        ("other-transaction", "other-transaction", "Micro Deposit"): BANK,
         ("Liquidations", "ItemPrice", "Principal"): PRINCIPAL,
         ("Liquidations", "ItemFees", "LiquidationsBrokerageFee"): REMOVAL,
     }
@@ -312,12 +315,14 @@ def test_uk_sends_sales_tax_to_vat(us: Mapping, uk: Mapping):
     ]:
         assert account(uk, system, triple) == VAT, triple
         assert account(us, system, triple) == MF_TAX, triple
-    # Withheld VAT stays VAT in the UK (the default), and is facilitator tax in the US (override)
+    # Withheld VAT stays VAT in the UK, and is facilitator tax in the US: each by its tax profile
     assert account(uk, V2, ("Order", "ItemFees", "MarketplaceFacilitatorVAT-Principal")) == VAT
     assert account(us, V0, ("ShipmentEvent", "ItemTaxWithheldList", "MarketplaceFacilitatorVAT-Principal")) == MF_TAX
-    # Revenue is untouched by the override
+    # Revenue is untouched by the profile
     assert account(uk, V2, ("Order", "ItemPrice", "Principal")) == PRINCIPAL
-    assert uk.resolve(V2, ("Order", "ItemPrice", "Tax")).origin.startswith("subsidiaries/UK.toml")
+    assert uk.resolve(V2, ("Order", "ItemPrice", "Tax")).origin.startswith("tax/uk.toml [kind.sales_tax]")
+    # The UK's amazon.de is under eu-vcs (subsidiaries/UK.toml marketplace_profiles): VAT rows are output VAT too
+    assert uk.resolve(V2, ("Order", "ItemPrice", "Tax"), "Amazon.de").origin.startswith("tax/eu-vcs.toml")
 
 
 def test_promotions_setting_switches_account(accounts_copy: Path):
@@ -503,7 +508,7 @@ V0_EXPECTED: dict[str, list[tuple[str, str, str]]] = {
         ("FeeList", "FBACustomerReturnPerUnitFee", FULFILMENT),
     ],
     "SellerDealPaymentEvent": [("feeAmount", "RunLightningDealFee", PROMO_MARKETING)],
-    "DebtRecoveryEvent": [("RecoveryAmount", "DebtPayment", RECEIVABLE)],
+    "DebtRecoveryEvent": [("RecoveryAmount", "DebtPayment", BANK), ("RecoveryAmount", "DebtAdjustment", PAYABLE)],
     "LoanServicingEvent": [("LoanAmount", "LoanAdvance", LENDING), ("LoanAmount", "LoanPayment", LENDING)],
     "AdjustmentEvent": [
         ("AdjustmentAmount", "FBAInventoryReimbursement", REIMBURSEMENTS),
@@ -522,7 +527,8 @@ V0_EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     ],
     "CouponPaymentEvent": [("FeeComponent", "CouponRedemptionFee", PROMO_MARKETING)],
     "ImagingServicesFeeEvent": [("FeeList", "ImagingServicesFee", OTHER_FEES)],
-    "NetworkComminglingTransactionEvent": [("TaxAmount", "ComminglingVAT", VAT)],
+    # tax on a supply: where the subsidiary's profile posts sales tax (the US example's: the facilitator account)
+    "NetworkComminglingTransactionEvent": [("TaxAmount", "ComminglingVAT", MF_TAX)],
     "AffordabilityExpenseEvent": [("BaseExpense", "Charge", PROMO_MARKETING)],
     "AffordabilityExpenseReversalEvent": [("BaseExpense", "Refund", PROMO_MARKETING)],
     "RemovalShipmentEvent": [
@@ -579,7 +585,7 @@ def test_finances_2024_item_breakdowns(us: Mapping):
         ("Shipment", "Tax", "OurPriceTax"): MF_TAX,
         ("Shipment", "Tax", "ShippingTax"): MF_TAX,
         ("Shipment", "AmazonFees/FBAPerUnitFulfillmentFee", "Base"): FULFILMENT,
-        ("Shipment", "AmazonFees/FBAPerUnitFulfillmentFee", "Tax"): VAT,
+        ("Shipment", "AmazonFees/FBAPerUnitFulfillmentFee", "Tax"): TAX_ON_FEES,  # US: fee_tax = "expense"
         ("Shipment", "AmazonFees/Commission", "Base"): REFERRAL,
         ("Shipment", "AmazonFees/ShippingChargeback", "Base"): CHARGEBACKS,
         ("Refund", "ProductCharges", "OurPricePrincipal"): REFUNDS,

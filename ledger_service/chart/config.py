@@ -1,0 +1,120 @@
+"""A subsidiary's configuration: its tax profile (per marketplace), settings and Amazon mapping overrides.
+
+The problem: the mapping of a subsidiary depends on choices only its controller can make (which tax regime each
+marketplace is under, whether Amazon's tax on fees is recoverable, which account a card charge comes from, how
+promotions are read) and on its own mapping overrides. Those must be where every command and the REST API find
+them, must never be edited in the package's own accounts/, and must leave a trail of who changed what.
+
+So a configuration is a small immutable value, recorded as an event of kind `subsidiary_config` in the
+subsidiary's own hash chain (append-only, hashed, with its author): the latest one is in force. The example
+subsidiaries of accounts/subsidiaries/<CODE>.toml are read from there until a configuration is recorded for them.
+`validate` refuses a configuration that would not load, before it is recorded.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ledger_service.errors import Invalid
+
+PROMOTIONS = ("contra_revenue", "marketing")
+FEE_TAX = ("itc", "expense")
+DEFAULT_CHARGE_ACCOUNT = "Assets:Bank:Operating"
+SETTING_NAMES = ("tax_profile", "marketplace_profiles", "promotions", "fee_tax", "charge_account")
+
+
+@dataclass(frozen=True)
+class SubsidiaryConfig:
+    code: str
+    tax_profile: str = "none"
+    # marketplace (lower case, e.g. "amazon.de") -> tax profile, where it differs from tax_profile
+    marketplace_profiles: tuple[tuple[str, str], ...] = ()
+    promotions: str = "contra_revenue"
+    fee_tax: str = "itc"  # tax Amazon charges on its fees: recoverable ("itc") or a cost ("expense")
+    charge_account: str = DEFAULT_CHARGE_ACCOUNT  # where a card charge (Successful charge) is paid from
+    mapping: tuple[dict, ...] = ()  # [[mapping]] override rules, as in accounts/mappings/amazon.toml
+    accounts: tuple[str, ...] = ()  # accounts the subsidiary adds to the shared chart (names)
+    origin: str = field(default="", compare=False)  # where it was read: a file, or the event that recorded it
+
+    def profile_for(self, marketplace: str | None) -> str:
+        """The tax profile of a marketplace: its own, else the subsidiary's."""
+        if marketplace:
+            key = marketplace.strip().lower()
+            for name, profile in self.marketplace_profiles:
+                if name == key:
+                    return profile
+        return self.tax_profile
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.tax_profile, *(p for _, p in self.marketplace_profiles))))
+
+    def as_dict(self) -> dict:
+        """The recorded form (the event's payload): plain JSON values, no origin."""
+        data = asdict(self)
+        data.pop("origin")
+        data["marketplace_profiles"] = dict(self.marketplace_profiles)
+        data["mapping"] = list(self.mapping)
+        data["accounts"] = list(self.accounts)
+        return data
+
+
+def from_dict(data: dict, origin: str = "") -> SubsidiaryConfig:
+    """The value back from its recorded form (or a hand-written one); unknown keys are refused."""
+    unknown = sorted(set(data) - set(SETTING_NAMES) - {"code", "mapping", "accounts"})
+    if unknown:
+        raise Invalid(f"{origin or 'configuration'}: unknown setting(s) {', '.join(unknown)}")
+    profiles = data.get("marketplace_profiles") or {}
+    if not isinstance(profiles, dict):
+        raise Invalid(f"{origin}: marketplace_profiles must be a table of marketplace = profile")
+    return SubsidiaryConfig(
+        code=data["code"],
+        tax_profile=data.get("tax_profile", "none"),
+        marketplace_profiles=tuple(sorted((str(k).strip().lower(), str(v)) for k, v in profiles.items())),
+        promotions=data.get("promotions", "contra_revenue"),
+        fee_tax=data.get("fee_tax", "itc"),
+        charge_account=data.get("charge_account", DEFAULT_CHARGE_ACCOUNT),
+        mapping=tuple(data.get("mapping") or ()),
+        accounts=tuple(data.get("accounts") or ()),
+        origin=origin,
+    )
+
+
+def read_subsidiary_file(path: Path, code: str) -> SubsidiaryConfig:
+    """An example subsidiary's configuration from accounts/subsidiaries/<CODE>.toml ([settings], [[mapping]],
+    [[account]])."""
+    try:
+        with path.open("rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+    except FileNotFoundError:
+        raise Invalid(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise Invalid(f"{path}: not valid TOML: {exc}") from None
+    settings = dict(data.get("settings", {}))
+    names = [a.get("name") for a in data.get("account", []) if isinstance(a, dict)]
+    return from_dict({"code": code, **settings, "mapping": data.get("mapping", []),
+                      "accounts": [n for n in names if isinstance(n, str)]}, origin=str(path))
+
+
+def with_settings(config: SubsidiaryConfig, **changes) -> SubsidiaryConfig:
+    """A new configuration with some settings changed (None leaves a setting as it is)."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if "marketplace_profiles" in changes:
+        merged = dict(config.marketplace_profiles) | {k.strip().lower(): v for k, v in changes["marketplace_profiles"]}
+        changes["marketplace_profiles"] = tuple(sorted(merged.items()))
+    return replace(config, **changes)
+
+
+def check_choices(config: SubsidiaryConfig, known_profiles: set[str]) -> None:
+    """The settings that are choices among names; the loader checks the rest (accounts, rules)."""
+    where = config.origin or f"subsidiary {config.code}"
+    for profile in config.profiles:
+        if profile not in known_profiles:
+            raise Invalid(f"{where}: unknown tax profile {profile!r}; known: {', '.join(sorted(known_profiles))}")
+    if config.promotions not in PROMOTIONS:
+        raise Invalid(f"{where}: promotions = {config.promotions!r}; use one of {', '.join(PROMOTIONS)}")
+    if config.fee_tax not in FEE_TAX:
+        raise Invalid(f"{where}: fee_tax = {config.fee_tax!r}; use one of {', '.join(FEE_TAX)}")
