@@ -18,6 +18,7 @@ from ledger_service.balances.queries import balances_view, trial_balance
 from ledger_service.chart import service as chart
 from ledger_service.chart.model import Subsidiary
 from ledger_service.cli.output import Format, console, emit, errors
+from ledger_service.cli.reports import reconcile_app, reconcile_settlements, report_app, report_gross_to_net
 from ledger_service.errors import LedgerError
 from ledger_service.journal.manual import parse_manual_journal
 from ledger_service.journal.service import entry_view, post as post_entry
@@ -79,8 +80,8 @@ def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon file
         pages = [p for p in page_files(out / code / "finances") if p.name.startswith(f"{open_id}-")]
         _ingest_files(pages, code, Format.table, group_id=open_id, group_final=False)
         trial_balance_cmd(code, None, Format.table)
-        reconcile_settlements(code, Format.table)
-        report_gross_to_net(code, None, None, Format.table)
+        reconcile_settlements(code, fmt=Format.table)
+        report_gross_to_net(code, fmt=Format.table)
     console.print("now run `ledger-service serve` and open http://127.0.0.1:8000/docs")
 
 
@@ -216,45 +217,8 @@ def _ingest_files(files: list[Path], subsidiary: str, fmt: Format, **kwargs) -> 
     return not failed
 
 
-reconcile_app = typer.Typer(help="Reconciliations.", no_args_is_help=True)
 app.add_typer(reconcile_app, name="reconcile")
-
-
-@reconcile_app.command("settlements")
-def reconcile_settlements(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US",
-                          fmt: FormatOpt = Format.table) -> None:
-    """Per settlement: total, rows sum, clearing, deposit, and reconciled or the difference."""
-    from ledger_service.settlements.reconcile import settlements
-
-    with _engine().connect() as conn:
-        rows = settlements(conn, subsidiary)
-    emit(rows, fmt, title=f"settlements {subsidiary}",
-         columns=["settlement_id", "currency", "total_amount", "rows_sum", "clearing", "deposit", "suspense", "status"])
-
-
-report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
-
-
-@report_app.command("gross-to-net")
-def report_gross_to_net(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US",
-                        start: Annotated[Optional[str], typer.Option("--from")] = None,
-                        end: Annotated[Optional[str], typer.Option("--to")] = None,
-                        fmt: FormatOpt = Format.table) -> None:
-    """Gross sales to net proceeds and disbursed, a bridge that closes to the cent."""
-    from ledger_service.reports.gross_to_net import gross_to_net
-
-    with _engine().connect() as conn:
-        data = gross_to_net(conn, subsidiary, _date(start), _date(end))
-    if fmt == Format.json:
-        emit(data, fmt)
-        return
-    for cur in data["currencies"]:
-        rows = [{"line": b["line"], "amount": b["amount"]} for b in cur["bridge"]]
-        rows += [{"line": "= net proceeds", "amount": cur["net_proceeds"]},
-                 {"line": "difference", "amount": cur["difference"]}, {"line": "disbursed", "amount": cur["disbursed"]}]
-        emit(rows, fmt, title=f"gross to net {subsidiary} {cur['currency']}", columns=["line", "amount"])
-
 
 exceptions_app = typer.Typer(help="The exception queue: unmapped Amazon amounts in suspense.", invoke_without_command=True)
 app.add_typer(exceptions_app, name="exceptions")

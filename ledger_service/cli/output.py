@@ -15,6 +15,11 @@ console = Console(emoji=False, highlight=False, width=_WIDTH)
 errors = Console(stderr=True, emoji=False, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
+# Columns of figures, right-aligned in tables
+NUMERIC = {"balance", "pending", "functional_balance", "value", "debit", "credit", "amount", "total", "rows_sum",
+           "deposit", "carried", "clearing", "suspense", "difference", "deposit_difference"}
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"
@@ -32,7 +37,7 @@ def emit(data: object, fmt: Format, rows: list[dict] | None = None, title: str |
     columns = columns or list(rows[0].keys())
     table = Table(title=title, expand=False)
     for col in columns:
-        numeric = col in {"balance", "pending", "functional_balance", "value", "debit", "credit", "amount"}
+        numeric = col in NUMERIC
         table.add_column(col, justify="right" if numeric else "left", overflow="fold", no_wrap=False,
                          min_width=min(max(len(str(r.get(col) or "")) for r in rows), 40))
     for row in rows:

@@ -84,10 +84,11 @@ def reclass(engine: Engine, subsidiary: str, settings: Settings | None = None) -
                 continue
             dims = dict(settlement_id=r["settlement_id"], order_id=r["order_id"], marketplace=r["marketplace"],
                         sku=r["sku"], amazon_type=r["amazon_type"])
+            role = {"role": rule.role} if rule.role else {}  # gross to net reads the reclassed amount by its role
             entry = EntryDraft(subsidiary, r["date"], r["currency"],
                                f"Reclass {r['amazon_type']} from suspense to {rule.account}",
                                (money_posting(SUSPENSE, r["amount"], r["source"]["line"], **dims),
-                                money_posting(rule.account, -r["amount"], r["source"]["line"], **dims)))
+                                money_posting(rule.account, -r["amount"], r["source"]["line"], **dims, **role)))
             event = EventDraft(subsidiary=subsidiary, kind="suspense_reclass",
                                occurred_at=datetime.combine(r["date"], datetime.min.time()),
                                idempotency_key=r["key"],

@@ -17,11 +17,14 @@ router = APIRouter(tags=["settlements"])
 
 @router.get("/settlements")
 def list_settlements(conn: ConnDep, subsidiary: str) -> list[dict]:
+    """Per settlement: total, rows sum, deposit, carried, clearing, suspense, and a status: `reconciled`,
+    `reconciled_with_suspense`, `difference` (cash does not tie) or `inconsistent` (rows do not sum to the total)."""
     return settlements(conn, subsidiary)
 
 
 @router.get("/settlements/{settlement_id}")
 def get_settlement(settlement_id: str, conn: ConnDep, subsidiary: str) -> dict:
+    """One settlement, with its open suspense amounts and the entries that explain a difference."""
     return settlement(conn, subsidiary, settlement_id)
 
 
@@ -33,9 +36,14 @@ def list_exceptions(conn: ConnDep, subsidiary: str, include_closed: bool = False
 
 @router.get("/reports/gross-to-net", tags=["reports"])
 def report_gross_to_net(conn: ConnDep, subsidiary: str, from_: date | None = Query(None, alias="from"),
-                        to: date | None = None) -> dict:
-    """Gross sales, refunds, promotions, fees by type, reimbursements, taxes, reserves, net proceeds, disbursed."""
-    return gross_to_net(conn, subsidiary, from_, to)
+                        to: date | None = None,
+                        settlement_id: str | None = Query(None, alias="settlement",
+                                                          description="only postings tagged with this settlement"),
+                        marketplace: str | None = Query(None, description="e.g. amazon.com (case-insensitive)")
+                        ) -> dict:
+    """Gross sales, refunds, promotions, fees, reimbursements, taxes by kind, reserves, carried balances, card
+    charges, net proceeds and its check; disbursed, carried to the payable to Amazon and in transit."""
+    return gross_to_net(conn, subsidiary, from_, to, settlement_id, marketplace)
 
 
 @router.post("/ingest", status_code=201)

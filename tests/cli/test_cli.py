@@ -83,7 +83,7 @@ def test_ingest_reconcile_exceptions_and_a_rejected_file(cli, tmp_path):
         "settlement_id": "28471003921", "currency": "USD", "total_amount": "582.89", "rows_sum": "582.89",
         "clearing": "0.00", "deposit": "582.89", "status": "reconciled"}
     g2n = json.loads(cli("report", "gross-to-net", "-s", "US", "--format", "json").output)
-    assert g2n["currencies"][0]["difference"] == "0.00"
+    assert g2n["currencies"][0]["check"] == "0.00"
     assert json.loads(cli("exceptions", "-s", "US", "--format", "json").output) == []
 
     bad = tmp_path / "bad.txt"

@@ -70,8 +70,9 @@ def test_unknown_type_goes_to_suspense_then_reclass(engine, tmp_path):
     assert exc["amazon_type"] == "ServiceFee / other-transaction / BrandNewMysteryFee"
     assert (exc["amount"], exc["source"]["document"]) == ("-12.60", "mystery.txt")
     assert exc["source"]["line"] == next(i for i, line in enumerate(text.splitlines(), 1) if "BrandNewMystery" in line)
-    # Still reconciled to the cent: the row is in clearing and in suspense, never lost.
-    assert (detail["status"], detail["suspense"], detail["suspense_rows"][0]["amount"]) == ("reconciled", "-12.60", "-12.60")
+    # Still reconciled to the cent: the row is in clearing and in suspense, never lost, and the status says so.
+    assert (detail["status"], detail["suspense"], detail["suspense_rows"][0]["amount"]) == (
+        "reconciled_with_suspense", "-12.60", "-12.60")
     assert posted(engine)["Assets:Suspense:Amazon"] == "12.60"
 
     accounts_dir = tmp_path / "accounts"
@@ -133,12 +134,12 @@ def test_gross_to_net_bridge_closes_to_the_cent(engine):
     with engine.connect() as conn:
         [usd] = gross_to_net(conn, "US")["currencies"]
     # By hand: sales 474.49 + 7.99; fees -71.18 + 19.50 - 5.00 - 4.75 - 2.50 - 12.60 - 7.99 - 64.28 - 39.99;
-    # reserves -420.00 + 820.44; tax 10.40 - 10.40.
+    # reserves -420.00 + 820.44; tax 10.40 collected, 10.40 withheld by Amazon as marketplace facilitator.
     assert [(b["line"], b["amount"]) for b in usd["bridge"]] == [
         ("gross sales", "482.48"), ("refunds", "-129.99"), ("Amazon fees", "-188.79"), ("reimbursements", "18.75"),
-        ("taxes collected and withheld", "0.00"), ("reserves", "400.44")]
-    assert (usd["sum_of_lines"], usd["net_proceeds"], usd["difference"], usd["disbursed"]) == (
-        "582.89", "582.89", "0.00", "582.89")
+        ("sales tax collected", "10.40"), ("sales tax withheld by Amazon", "-10.40"), ("reserves", "400.44")]
+    assert (usd["net_proceeds"], usd["check"], usd["disbursed"], usd["carried"], usd["in_transit"]) == (
+        "582.89", "0.00", "582.89", "0.00", "0.00")
 
 
 def test_closed_group_then_flat_file_counts_once(engine):
@@ -185,5 +186,5 @@ def test_a_total_that_its_rows_do_not_reach_is_listed_with_its_differences(engin
         [s] = settlements(conn, "US")
     # rows 582.89 against a total and deposit of 583.89: clearing is left 1.00 short of the deposit
     assert {k: s[k] for k in ("rows_sum", "deposit", "clearing", "status", "difference", "deposit_difference")} == {
-        "rows_sum": "582.89", "deposit": "583.89", "clearing": "-1.00", "status": "difference",
+        "rows_sum": "582.89", "deposit": "583.89", "clearing": "-1.00", "status": "inconsistent",
         "difference": "-1.00", "deposit_difference": "0.00"}

@@ -23,15 +23,17 @@ def posted(engine):
 
 def test_legacy_36_columns(engine):
     # Rows (line: amounts): 3: Principal 40.00, Commission -6.00; 4: Shipping 5.00, FBAPerUnit -7.50, shipping
-    # promotion -5.00; 5: storage misc fee -2.20; 6: FBAPerOrder -1.00, ShippingHB -0.50, and three amounts whose
-    # legacy column/type has no mapping (-3.00 + 1.50 + 4.00 = 2.50) -> suspense. Total 25.30.
+    # promotion -5.00; 5: storage misc fee -2.20; 6: FBAPerOrder -1.00, ShippingHB -0.50, an other-fee of 1.50 whose
+    # reason ShippingChargeback names the V2 item fee (chargebacks: 0.50 - 1.50 = -1.00), and two amounts whose
+    # legacy column/type has no V2 meaning (direct payment StoredValueCardRevenue -3.00, other-amount on an Order
+    # 4.00: 1.00) -> suspense. Total 25.30.
     report = ingest_file(engine, DATA / "legacy_36.txt", "US")
     # Lines 3 and 4 are one transaction (order 111-0000001-0000001), 5 and 6 one each: 3 events and the summary.
-    assert (report.format, report.rows, report.events, report.suspense) == ("settlement-legacy", 4, 4, 3)
+    assert (report.format, report.rows, report.events, report.suspense) == ("settlement-legacy", 4, 4, 2)
     assert posted(engine) == {
         "Assets:Bank:Operating": "25.30",
-        "Assets:Suspense:Amazon": "-2.50",
-        "Expenses:Amazon:Fees:Chargebacks": "0.50",
+        "Assets:Suspense:Amazon": "-1.00",
+        "Expenses:Amazon:Fees:Chargebacks": "-1.00",
         "Expenses:Amazon:Fees:Fulfillment": "8.50",
         "Expenses:Amazon:Fees:Other": "2.20",
         "Expenses:Amazon:Fees:Referral": "6.00",
@@ -42,26 +44,31 @@ def test_legacy_36_columns(engine):
     with engine.connect() as conn:
         [s] = settlements(conn, "US")
         queue = exceptions(conn, "US")
-    assert (s["settlement_id"], s["total_amount"], s["rows_sum"], s["deposit"], s["status"]) == (
-        "9001", "25.30", "25.30", "25.30", "reconciled")
-    assert sorted((e["amount"], e["source"]["line"]) for e in queue) == [("-3.00", 6), ("1.50", 6), ("4.00", 6)]
+    assert (s["settlement_id"], s["total_amount"], s["rows_sum"], s["deposit"], s["status"], s["suspense"]) == (
+        "9001", "25.30", "25.30", "25.30", "reconciled_with_suspense", "1.00")
+    assert sorted((e["amount"], e["source"]["line"], e["amazon_type"]) for e in queue) == [
+        ("-3.00", 6, "Order / other-transaction / StoredValueCardRevenue"),
+        ("4.00", 6, "other-transaction / other-transaction / Order")]
 
 
 def test_legacy_33_columns_negative_settlement(engine):
-    # Subscription -39.99, refund -10.00 with refunded commission +1.50, an unmapped reimbursement reason 11.04:
-    # total -37.45, charged to the seller: the bank pays clearing.
+    # Subscription -39.99 (other-amount of a `Subscription Fee` row), refund -10.00 with refunded commission +1.50,
+    # an FBA inventory reimbursement 11.04 (other-fee reason): total -37.45. Negative: Amazon carries it into the
+    # next settlement, so it is owed to Amazon (the payable), and the bank does not move.
     report = ingest_file(engine, DATA / "legacy_33_negative.txt", "US")
-    assert (report.rows, report.events, report.suspense) == (3, 4, 1)  # one transaction a row, and the summary
+    assert (report.rows, report.events, report.suspense) == (3, 4, 0)  # one transaction a row, and the summary
     assert posted(engine) == {
-        "Assets:Bank:Operating": "-37.45",
-        "Assets:Suspense:Amazon": "-11.04",
+        "Liabilities:Amazon:Payable": "-37.45",
+        "Income:Amazon:Reimbursements": "-11.04",
         "Expenses:Amazon:Fees:Referral": "-1.50",
         "Expenses:Amazon:Fees:Subscription": "39.99",
         "Income:Amazon:Refunds": "10.00",
     }
     with engine.connect() as conn:
         [s] = settlements(conn, "US")
-    assert (s["total_amount"], s["deposit"], s["clearing"], s["status"]) == ("-37.45", "-37.45", "0.00", "reconciled")
+    # Negative: nothing goes to the bank, the total is carried to the payable to Amazon.
+    assert (s["total_amount"], s["deposit"], s["carried"], s["clearing"], s["status"]) == (
+        "-37.45", "0.00", "-37.45", "0.00", "reconciled")
 
 
 @pytest.mark.parametrize("path", sorted(p for p in SAMPLES.iterdir() if p.suffix in (".json", ".txt")
