@@ -149,8 +149,8 @@ def subsidiary_config(conn: Connection, code: str, accounts_dir: Path) -> Subsid
         .order_by(events.c.seq.desc()).limit(1)).first()
     if row is not None:
         data = json.loads(row.payload)
-        data.pop("author", None)
-        return config_from_dict(data, origin=f"event {row.id} (subsidiary_config)")
+        author = data.pop("author", None)
+        return config_from_dict(data, origin=f"event {row.id} (subsidiary_config by {author})")
     path = Path(accounts_dir) / "subsidiaries" / f"{code}.toml"
     if path.exists():
         return read_subsidiary_file(path, code)
@@ -175,3 +175,16 @@ def record_config(conn: Connection, config: SubsidiaryConfig, accounts_dir: Path
                        raw=canonical_json(data), source=Source(system="ledger", document=f"configuration by {author}"),
                        payload=data | {"author": author})
     return post_batch(conn, [(event, [])])[0].event_id
+
+
+def create_subsidiary(conn: Connection, sub: Subsidiary, config: SubsidiaryConfig, accounts_dir: Path,
+                      author: str) -> Subsidiary:
+    """A new subsidiary with the shared chart and its configuration recorded: it can ingest at once. The
+    configuration is checked before anything is written, so a bad profile or account leaves no subsidiary."""
+    from ledger_service.mapping.loader import load_mapping
+
+    validate_subsidiary(sub)
+    load_mapping(accounts_dir, config)
+    added = add_subsidiary(conn, sub, accounts_for(load_chart(accounts_dir), sub.code))
+    record_config(conn, config, accounts_dir, author)
+    return added

@@ -7,7 +7,6 @@ directory). Errors print one line naming what is wrong and exit 1 (2 for usage e
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,8 +15,9 @@ import typer
 from ledger_service.balances import integrity
 from ledger_service.balances.queries import balances_view, trial_balance
 from ledger_service.chart import service as chart
-from ledger_service.chart.model import Subsidiary
+from ledger_service.cli.common import FormatOpt, engine as _engine, fail as _fail, parse_date as _date
 from ledger_service.cli.output import Format, console, emit, errors
+from ledger_service.cli.subsidiaries import subsidiaries_app
 from ledger_service.cli.reports import reconcile_app, reconcile_settlements, report_app, report_gross_to_net
 from ledger_service.errors import LedgerError
 from ledger_service.journal.manual import parse_manual_journal
@@ -27,19 +27,7 @@ from ledger_service.store.engine import make_engine, write_transaction
 from ledger_service.store.migrate import upgrade
 
 app = typer.Typer(help="Amazon FBA to ERP double-entry ledger.", no_args_is_help=True, pretty_exceptions_enable=False)
-subsidiaries_app = typer.Typer(help="Manage subsidiaries.", no_args_is_help=True)
 app.add_typer(subsidiaries_app, name="subsidiaries")
-
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table or json")]
-
-
-def _engine():
-    return make_engine(Settings.from_env().database_url)
-
-
-def _fail(exc: Exception) -> None:
-    errors.print(f"[red]error:[/red] {exc.message if isinstance(exc, LedgerError) else exc}", highlight=False)
-    raise typer.Exit(1)
 
 
 @app.command()
@@ -247,41 +235,6 @@ def exceptions_reclass(subsidiary: Annotated[str, typer.Option("--subsidiary", "
 
     result = reclass(_engine(), subsidiary)
     console.print(f"reclassed {result['reclassed']} exception(s); {result['still_open']} still unmapped")
-
-
-@subsidiaries_app.command("add")
-def subsidiaries_add(code: str, currency: Annotated[str, typer.Option("--currency")],
-                     name: Annotated[Optional[str], typer.Option("--name")] = None,
-                     valuation: Annotated[str, typer.Option("--valuation", help="fifo | average")] = "fifo") -> None:
-    """Add a subsidiary with its functional currency; it gets the shared chart of accounts."""
-    settings = Settings.from_env()
-    try:
-        from ledger_service.chart.loader import accounts_for, load_chart
-
-        chart_files = load_chart(settings.accounts_dir)
-        with write_transaction(make_engine(settings.database_url)) as conn:
-            sub = chart.add_subsidiary(conn, Subsidiary(code, name or code, currency.upper(), valuation),
-                                       accounts_for(chart_files, code))
-    except LedgerError as exc:
-        _fail(exc)
-    console.print(f"subsidiary {sub.code} added ({sub.functional_currency}, {sub.valuation_method})")
-
-
-@subsidiaries_app.command("list")
-def subsidiaries_list(fmt: FormatOpt = Format.table) -> None:
-    """List subsidiaries."""
-    with _engine().connect() as conn:
-        rows = [s.__dict__ for s in chart.list_subsidiaries(conn)]
-    emit(rows, fmt, title="subsidiaries")
-
-
-def _date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 if __name__ == "__main__":

@@ -6,23 +6,15 @@ from typing import Annotated, Optional
 
 import typer
 
+from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, parse_date
 from ledger_service.cli.output import Format, console, emit
 from ledger_service.errors import LedgerError
 
 reconcile_app = typer.Typer(help="Reconciliations.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table or json")]
-SubsidiaryOpt = Annotated[str, typer.Option("--subsidiary", "-s")]
 SETTLEMENT_COLUMNS = ["settlement_id", "currency", "total", "rows_sum", "deposit", "carried", "clearing", "suspense",
                       "status"]
-
-
-def _main():
-    """main.py's shared helpers (engine, dates, errors); imported when a command runs, since main imports us."""
-    from ledger_service.cli import main
-
-    return main
 
 
 @reconcile_app.command("settlements")
@@ -33,15 +25,14 @@ def reconcile_settlements(subsidiary: SubsidiaryOpt = "US",
     """Per settlement: total, rows sum, deposit, carried, clearing, suspense, and its status."""
     from ledger_service.settlements.reconcile import settlement, settlements
 
-    main = _main()
     try:
-        with main._engine().connect() as conn:
+        with engine().connect() as conn:
             if settlement_id is None:
                 data = settlements(conn, subsidiary)
             else:
                 data = settlement(conn, subsidiary, settlement_id)
     except LedgerError as exc:
-        main._fail(exc)
+        fail(exc)
     if fmt == Format.json:
         emit(data, fmt)
     elif settlement_id is None:
@@ -75,12 +66,11 @@ def report_gross_to_net(subsidiary: SubsidiaryOpt = "US",
     """Gross sales to net proceeds, a bridge that closes to the cent; disbursed, carried, in transit."""
     from ledger_service.reports.gross_to_net import gross_to_net
 
-    main = _main()
     try:
-        with main._engine().connect() as conn:
-            data = gross_to_net(conn, subsidiary, main._date(start), main._date(end), settlement_id, marketplace)
+        with engine().connect() as conn:
+            data = gross_to_net(conn, subsidiary, parse_date(start), parse_date(end), settlement_id, marketplace)
     except LedgerError as exc:
-        main._fail(exc)
+        fail(exc)
     if fmt == Format.json:
         emit(data, fmt)
         return

@@ -60,14 +60,14 @@ def test_unbalanced_entry_is_refused_with_the_imbalance(cli, tmp_path):
 
 
 def test_subsidiaries_add_and_list(cli):
-    assert cli("subsidiaries", "add", "DE", "--currency", "EUR", "--name", "Example GmbH",
+    assert cli("subsidiaries", "add", "DE", "--currency", "EUR", "--name", "Example GmbH", "--tax-profile", "eu-vcs",
                "--valuation", "average").exit_code == 0
     rows = json.loads(cli("subsidiaries", "list", "--format", "json").output)
     assert [(r["code"], r["functional_currency"], r["valuation_method"]) for r in rows] == [
         ("DE", "EUR", "average"), ("UK", "GBP", "average"), ("US", "USD", "fifo")]
-    again = cli("subsidiaries", "add", "DE", "--currency", "EUR")
+    again = cli("subsidiaries", "add", "DE", "--currency", "EUR", "--tax-profile", "eu-vcs")
     assert again.exit_code == 1 and "already exists" in again.output
-    assert cli("subsidiaries", "add", "FR", "--currency", "XYZ").exit_code == 1
+    assert cli("subsidiaries", "add", "FR", "--currency", "XYZ", "--tax-profile", "eu-vcs").exit_code == 1
 
 
 def test_ingest_reconcile_exceptions_and_a_rejected_file(cli, tmp_path):
