@@ -15,6 +15,7 @@ import typer
 from ledger_service.balances import integrity
 from ledger_service.balances.queries import balances_view, trial_balance
 from ledger_service.chart import service as chart
+from ledger_service.chart.model import Subsidiary
 from ledger_service.cli.common import FormatOpt, engine as _engine, fail as _fail, parse_date as _date
 from ledger_service.cli.output import Format, console, emit, errors
 from ledger_service.cli.subsidiaries import subsidiaries_app
@@ -48,29 +49,45 @@ def init(accounts_dir: Annotated[Optional[Path], typer.Option(help="chart of acc
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon files go")] = Path("demo-data"),
          orders: int = 300, seed: int = 7) -> None:
-    """Initialise, generate a quarter of Amazon files (US and UK), ingest them, and print what they posted.
+    """Initialise, generate Amazon files (a quarter of V2 settlements for US and UK, and the quarter before it in
+    the legacy layout for US and a Canadian subsidiary), ingest them, and print what they posted.
 
-    Every settlement but the last arrives as its flat file; the last is still open, so only its open-group
-    Finances pages are ingested: its amounts show as pending until its flat file comes.
+    Every V2 settlement but the last arrives as its flat file; the last is still open, so only its open-group
+    Finances pages are ingested: its amounts show as pending until its flat file comes. The legacy backfill has
+    negative settlements carried into the next one, collected by card or absorbed by sales.
     """
+    from ledger_service.chart.config import SubsidiaryConfig
     from ledger_service.demo.amazon_generator import generate
     from ledger_service.demo.finances_pages import page_files
     from ledger_service.demo.manual_journals import post_demo_journals
 
     init(None)
+    _demo_subsidiary("CA", "Example Brand Canada Inc.", "CAD", SubsidiaryConfig("CA", tax_profile="ca"))
     result = post_demo_journals(_engine())
     console.print(f"demo journals: {result['posted']} posted, {result['already_there']} already there")
-    generate(out, orders=orders, seed=seed, finances=True)
-    for code in ("US", "UK"):
+    generate(out, orders=orders, seed=seed, finances=True, legacy=True)
+    for code in ("US", "UK", "CA"):
+        legacy = sorted((out / code / "legacy").glob("settlement_*.txt"))
+        if legacy:
+            _ingest_files(legacy, code, Format.table)
         flat = sorted((out / code).glob("settlement_*.txt"))
-        open_id = flat[-1].stem.removeprefix("settlement_")
-        _ingest_files(flat[:-1], code, Format.table)
-        pages = [p for p in page_files(out / code / "finances") if p.name.startswith(f"{open_id}-")]
-        _ingest_files(pages, code, Format.table, group_id=open_id, group_final=False)
+        if flat:
+            open_id = flat[-1].stem.removeprefix("settlement_")
+            _ingest_files(flat[:-1], code, Format.table)
+            pages = [p for p in page_files(out / code / "finances") if p.name.startswith(f"{open_id}-")]
+            _ingest_files(pages, code, Format.table, group_id=open_id, group_final=False)
         trial_balance_cmd(code, None, Format.table)
         reconcile_settlements(code, fmt=Format.table)
         report_gross_to_net(code, fmt=Format.table)
     console.print("now run `ledger-service serve` and open http://127.0.0.1:8000/docs")
+
+
+def _demo_subsidiary(code: str, name: str, currency: str, config) -> None:
+    """A demo subsidiary created as an operator would (`subsidiaries add`), once."""
+    settings = Settings.from_env()
+    with write_transaction(_engine()) as conn:
+        if code not in {s.code for s in chart.list_subsidiaries(conn)}:
+            chart.create_subsidiary(conn, Subsidiary(code, name, currency), config, settings.accounts_dir, "demo")
 
 
 @app.command()
