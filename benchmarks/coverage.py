@@ -46,7 +46,9 @@ from ledger_service.journal.service import live_entries  # noqa: E402
 from ledger_service.money import currency_exponent, from_minor  # noqa: E402
 from ledger_service.store.tables import accounts, entries, events, postings  # noqa: E402
 
-SAMPLES = Path("/work/shared/samples/amazon")
+# shared/ beside the checkout (as CI lays it out), else /work/shared
+SAMPLES = next((p for p in (REPO.parent / "shared" / "samples" / "amazon", Path("/work/shared/samples/amazon"))
+                if p.is_dir()), REPO.parent / "shared" / "samples" / "amazon")
 CLEARING = "Assets:Amazon:Clearing"
 SUSPENSE = "Assets:Suspense:Amazon"
 LAYOUTS = {"amazon-settlement-v2": "settlement-v2", "amazon-settlement-legacy": "settlement-legacy",
@@ -64,12 +66,11 @@ def setup(env: dict) -> str:
     done = cli("init", env=env)
     if done.returncode:
         raise SystemExit(f"ledger-service init failed: {done.stderr or done.stdout}")
-    # --tax-profile is new; an older CLI refuses the unknown option, so fall back to the plain command.
-    for args in (("--currency", "CAD", "--tax-profile", "ca"), ("--currency", "CAD")):
-        done = cli("subsidiaries", "add", "CA", *args, env=env)
-        if done.returncode == 0:
-            return " ".join(("subsidiaries", "add", "CA") + args)
-    raise SystemExit(f"could not add subsidiary CA: {done.stderr or done.stdout}")
+    args = ("subsidiaries", "add", "CA", "--currency", "CAD", "--tax-profile", "ca")
+    done = cli(*args, env=env)
+    if done.returncode:
+        raise SystemExit(f"could not add subsidiary CA: {done.stderr or done.stdout}")
+    return " ".join(args)
 
 
 def work(folder: Path, orders: int, seed: int) -> list[tuple[Path, str, dict]]:
