@@ -159,12 +159,17 @@ class Mapping:
         return self.default_profile
 
     def vat_country(self, marketplace: str | None) -> tuple[bool, str | None]:
-        """(is the marketplace's price VAT-inclusive, the country whose rate applies) for a carve-out."""
-        profile = self.profile_for(marketplace)
-        for name, default in self.vat_inclusive:
-            if name == profile:
-                return True, self.vat_rates.country(marketplace, default)
-        return False, None
+        """(is the marketplace's price VAT-inclusive, the country whose rate applies) for a carve-out. Kept per
+        marketplace: posting asks it for every revenue row."""
+        try:
+            return self._resolved[("vat", marketplace)]
+        except KeyError:
+            profile, found = self.profile_for(marketplace), (False, None)
+            for name, default in self.vat_inclusive:
+                if name == profile:
+                    found = (True, self.vat_rates.country(marketplace, default))
+            self._resolved[("vat", marketplace)] = found
+            return found
 
     def resolve(self, system: str, triple: Triple, marketplace: str | None = None) -> MappingRule | None:
         """The rule for one amount, or None when nothing matches (the caller posts it to suspense)."""
@@ -177,12 +182,11 @@ class Mapping:
         system name; `marketplace` chooses the tax profile. Surrounding whitespace is ignored (legacy files pad
         cells). Answers are kept: a mapping is immutable, and ingest asks the same few triples for every row.
         """
-        profile = self.profile_for(marketplace)
-        key = (system, triple, profile)
+        key = (system, triple, marketplace)
         try:
             return self._resolved[key]
         except KeyError:
-            found = self._resolved[key] = self._lookup(system, triple, profile)
+            found = self._resolved[key] = self._lookup(system, triple, self.profile_for(marketplace))
             return found
 
     def _lookup(self, system: str, triple: Triple, profile: str) -> Resolved:

@@ -131,6 +131,7 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
     low = tuple((k, v) for k, v in (("marketplace", first.marketplace), ("order_id", first.order_id)) if v)
     high = tuple((k, v) for k, v in (("settlement_id", first.settlement_id), ("sku", first.sku)) if v)
     lines, total, suspense, carved, taxed = [], Decimal(0), 0, None, None
+    carving = bool(mapping.vat_inclusive)  # only VAT-inclusive profiles carve: skip the check per row otherwise
     for amount in amounts:
         rule, triple = mapping.lookup(system, amount.triple, amount.marketplace)
         kind = _kind(triple)
@@ -140,7 +141,7 @@ def transaction_entry(subsidiary: str, amounts: list[AmazonAmount], mapping, def
             account, role = rule.account, rule.role
         dims = (kind, *low, ("role", role), *high) if role else (kind, *low, *high)
         line = amount.source.line
-        vat = _included_vat(amount, rule, mapping, when)
+        vat = _included_vat(amount, rule, mapping, when) if carving else 0
         lines.append(Posting(account, -(amount.amount - vat), dimensions=dims, source_line=line))
         if vat:  # VAT inside a VAT-inclusive price is owed to the tax authority, never revenue
             lines.append(Posting(VAT, -vat, dimensions=(kind, *low, ("role", "vat"), *high), source_line=line))
