@@ -39,15 +39,6 @@ class SubsidiaryConfig:
     accounts: tuple[str, ...] = ()  # accounts the subsidiary adds to the shared chart (names)
     origin: str = field(default="", compare=False)  # where it was read: a file, or the event that recorded it
 
-    def profile_for(self, marketplace: str | None) -> str:
-        """The tax profile of a marketplace: its own, else the subsidiary's."""
-        if marketplace:
-            key = marketplace.strip().lower()
-            for name, profile in self.marketplace_profiles:
-                if name == key:
-                    return profile
-        return self.tax_profile
-
     @property
     def profiles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((self.tax_profile, *(p for _, p in self.marketplace_profiles))))
@@ -83,16 +74,24 @@ def from_dict(data: dict, origin: str = "") -> SubsidiaryConfig:
     )
 
 
+def read_toml(path: Path, error: type[Invalid] = Invalid) -> dict[str, Any]:
+    """A TOML file of accounts/ or of the operator's configuration; `error` (naming the file) if it is missing
+    or not TOML."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid TOML (UTF-8): {exc}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read: {exc.strerror}") from None
+
+
 def read_subsidiary_file(path: Path, code: str) -> SubsidiaryConfig:
     """An example subsidiary's configuration from accounts/subsidiaries/<CODE>.toml ([settings], [[mapping]],
     [[account]])."""
-    try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-    except FileNotFoundError:
-        raise Invalid(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise Invalid(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     settings = dict(data.get("settings", {}))
     names = [a.get("name") for a in data.get("account", []) if isinstance(a, dict)]
     return from_dict({"code": code, **settings, "mapping": data.get("mapping", []),

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from ledger_service.chart import service as chart
-from ledger_service.chart.config import SubsidiaryConfig, with_settings
+from ledger_service.chart.config import SubsidiaryConfig, read_toml, with_settings
 from ledger_service.chart.model import Subsidiary
 from ledger_service.cli.common import FormatOpt, engine, fail
 from ledger_service.cli.output import Format, console, emit
@@ -87,7 +87,8 @@ def set_(code: str, tax_profile: ProfileOpt = None, marketplace_profile: Marketp
             current = chart.subsidiary_config(conn, code, settings.accounts_dir)
             config = with_settings(current, tax_profile=tax_profile, fee_tax=fee_tax, charge_account=charge_account,
                                    promotions=promotions, marketplace_profiles=_pairs(marketplace_profile),
-                                   mapping=_read_overrides(overrides) if overrides else None)
+                                   mapping=_read_overrides(overrides) if overrides else None,
+                                   origin=str(overrides) if overrides else f"subsidiary {code} (new configuration)")
             event_id = chart.record_config(conn, config, settings.accounts_dir, _author())
     except LedgerError as exc:
         fail(exc)
@@ -96,13 +97,7 @@ def set_(code: str, tax_profile: ProfileOpt = None, marketplace_profile: Marketp
 
 
 def _read_overrides(path: Path) -> tuple[dict, ...]:
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise MappingError(f"{path}: not valid TOML: {exc}") from None
-    rules = data.get("mapping", [])
+    rules = read_toml(path, MappingError).get("mapping", [])
     if not isinstance(rules, list) or not rules:
         raise MappingError(f"{path}: no [[mapping]] rules")
     return tuple(rules)

@@ -17,11 +17,10 @@ Layout read (all TOML, via tomllib):
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from ledger_service.chart.config import SubsidiaryConfig, check_choices, read_subsidiary_file
+from ledger_service.chart.config import SubsidiaryConfig, check_choices, read_subsidiary_file, read_toml
 from ledger_service.errors import Invalid
 from ledger_service.mapping.model import ANY, ROLES, SYSTEMS, Mapping, MappingError, MappingRule
 from ledger_service.mapping.tax import known_profiles, load_profile, load_triples, load_vat_rates
@@ -32,16 +31,6 @@ CHART = Path("chart.toml")
 
 _REQUIRED = ("system", "transaction_type", "amount_type", "amount_description")
 _ALLOWED = frozenset(_REQUIRED + ("account", "role"))
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise MappingError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"{path}: not valid TOML: {exc}") from None
 
 
 def _account_names(data: dict[str, Any], path: Path) -> set[str]:
@@ -135,8 +124,8 @@ def load_mapping(accounts_dir: Path, subsidiary: str | SubsidiaryConfig) -> Mapp
         raise MappingError(exc.message) from None
     shown = config.origin or f"subsidiary {config.code}"
     chart_path, default_path = accounts_dir / CHART, accounts_dir / DEFAULT_MAPPING
-    accounts = _account_names(_read(chart_path), chart_path) | set(config.accounts)
-    default = _read(default_path)
+    accounts = _account_names(read_toml(chart_path, MappingError), chart_path) | set(config.accounts)
+    default = read_toml(default_path, MappingError)
 
     promotion_account = default.get("promotions", {}).get(config.promotions)
     if not isinstance(promotion_account, str):

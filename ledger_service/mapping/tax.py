@@ -14,14 +14,13 @@ marketplace's country on the amount's date (accounts/tax/vat_rates.toml). Pure a
 
 from __future__ import annotations
 
-import tomllib
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
+from ledger_service.chart.config import read_toml
 from ledger_service.mapping.model import MappingError
 
 TAX_DIR = Path("tax")
@@ -66,16 +65,6 @@ class VatRates:
         return dated[i - 1][1] if i else None
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise TaxError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TaxError(f"{path}: not valid TOML: {exc}") from None
-
-
 def known_profiles(accounts_dir: Path) -> set[str]:
     folder = Path(accounts_dir) / TAX_DIR
     return {p.stem for p in folder.glob("*.toml") if p.stem not in ("triples", "vat_rates")}
@@ -86,7 +75,7 @@ def load_profile(accounts_dir: Path, name: str, fee_tax: str) -> TaxProfile:
     path = Path(accounts_dir) / TAX_DIR / f"{name}.toml"
     if name not in known_profiles(accounts_dir):
         raise TaxError(f"unknown tax profile {name!r}; known: {', '.join(sorted(known_profiles(accounts_dir)))}")
-    data = read_toml(path)
+    data = read_toml(path, TaxError)
     head = data.get("profile", {})
     targets = []
     for kind, table in sorted(data.get("kind", {}).items()):
@@ -106,7 +95,7 @@ def load_triples(accounts_dir: Path) -> list[tuple[str, dict]]:
     """(kind, rule fields) for every tax triple, in file order."""
     path = Path(accounts_dir) / TAX_DIR / "triples.toml"
     out = []
-    for number, raw in enumerate(read_toml(path).get("triple", []), start=1):
+    for number, raw in enumerate(read_toml(path, TaxError).get("triple", []), start=1):
         if not isinstance(raw, dict) or raw.get("kind") not in KINDS:
             raise TaxError(f"{path}: triple #{number} needs a kind among {', '.join(KINDS)}")
         out.append((raw["kind"], {k: v for k, v in raw.items() if k != "kind"} | {"number": number}))
@@ -115,7 +104,7 @@ def load_triples(accounts_dir: Path) -> list[tuple[str, dict]]:
 
 def load_vat_rates(accounts_dir: Path) -> VatRates:
     path = Path(accounts_dir) / TAX_DIR / "vat_rates.toml"
-    data = read_toml(path)
+    data = read_toml(path, TaxError)
     rates: dict[str, list[tuple[date, Decimal]]] = {}
     for number, raw in enumerate(data.get("rate", []), start=1):
         try:

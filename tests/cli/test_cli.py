@@ -2,26 +2,12 @@
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from ledger_service.cli.main import app
 from tests.balances.test_integrity import tamper
 
-runner = CliRunner()
 EXAMPLE = {"subsidiary": "US", "date": "2026-10-31", "currency": "USD",
            "description": "Accrue October storage fees", "idempotency_key": "manual-2026-10-storage",
            "postings": [{"account": "Expenses:Amazon:Fees:Storage", "amount": "125.40"},
                         {"account": "Liabilities:Accrued", "amount": "-125.40"}]}
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch):
-    monkeypatch.setenv("LEDGER_DATABASE_URL", db_url)
-
-    def run(*args):
-        return runner.invoke(app, list(args))
-    return run
 
 
 def test_init_post_trial_balance_verify(cli, tmp_path, engine):

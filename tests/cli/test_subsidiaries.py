@@ -4,22 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from ledger_service.cli.main import app
 from tests.mapping.test_legacy_vocabulary import HEADER
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def cli(db_url, monkeypatch):
-    monkeypatch.setenv("LEDGER_DATABASE_URL", db_url)
-
-    def run(*args):
-        return runner.invoke(app, list(args))
-    return run
 
 
 def legacy_ca_file(path, settlement_id: str, start: str, end: str) -> None:

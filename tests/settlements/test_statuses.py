@@ -20,39 +20,7 @@ from ledger_service.settings import REPO_ROOT, Settings
 from ledger_service.settlements.reconcile import settlement, settlements
 from ledger_service.store.tables import entries, events
 from tests.support.builders import event, transfer
-
-HEADER = ["settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date", "total-amount", "currency",
-          "transaction-type", "order-id", "merchant-order-id", "adjustment-id", "shipment-id", "marketplace-name",
-          "amount-type", "amount-description", "amount", "fulfillment-id", "posted-date", "posted-date-time",
-          "order-item-code", "merchant-order-item-id", "merchant-adjustment-item-id", "sku", "quantity-purchased",
-          "promotion-id"]
-
-
-def v2(settlement_id: str, start: str, end: str, deposit: str, total: str, rows: list[dict]) -> bytes:
-    """A V2 flat file: the summary row, then one row per amount (dicts of column -> cell)."""
-    summary = dict.fromkeys(HEADER, "") | {
-        "settlement-id": settlement_id, "settlement-start-date": f"{start} 00:00:00 UTC",
-        "settlement-end-date": f"{end} 23:59:59 UTC", "deposit-date": f"{deposit} 00:00:00 UTC",
-        "total-amount": total, "currency": "USD"}
-    lines = ["\t".join(HEADER), "\t".join(summary[h] for h in HEADER)]
-    for row in rows:
-        cells = dict.fromkeys(HEADER, "") | {"settlement-id": settlement_id, "currency": "USD"} | row
-        lines.append("\t".join(cells[h] for h in HEADER))
-    return ("\n".join(lines) + "\n").encode()
-
-
-def order(order_id: str, on: str, sku: str, *amounts: tuple[str, str, str]) -> list[dict]:
-    """The rows of one order on amazon.com: (amount-type, amount-description, amount) each."""
-    return [{"transaction-type": "Order", "order-id": order_id, "marketplace-name": "Amazon.com", "amount-type": t,
-             "amount-description": d, "amount": a, "posted-date": f"{on} 08:00:00 UTC", "sku": sku,
-             "quantity-purchased": "1" if d == "Principal" else ""} for t, d, a in amounts]
-
-
-def other(transaction_type: str, description: str, amount: str, on: str) -> dict:
-    """A row with no order and no marketplace (fees, carried balances, charges)."""
-    return {"transaction-type": transaction_type, "amount-type": "other-transaction",
-            "amount-description": description, "amount": amount, "posted-date": f"{on} 00:00:00 UTC"}
-
+from tests.support.settlement_files import order, other, v2
 
 CLEAN_ROWS = [
     *order("111-0000001-0000001", "2026-03-03", "SKU-A", ("ItemPrice", "Principal", "50.00"),
