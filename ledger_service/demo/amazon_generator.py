@@ -39,7 +39,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from ledger_service.demo.finances_pages import write_pages
-from ledger_service.demo.legacy_generator import generate_legacy
 
 __all__ = ["generate", "UNKNOWN_TRIPLES", "HEADER", "SETTLEMENT_DAYS"]
 
@@ -254,5 +253,7 @@ def generate(out_dir: Path, orders: int = 300, start: date = date(2026, 7, 1), d
         paths += _market_files(random.Random(f"{seed}:{market.code}"), market, out_dir, count, start, days, base_id,
                               finances)
     if legacy:
+        from ledger_service.demo.legacy_generator import generate_legacy  # it builds on this module's helpers
+
         paths += generate_legacy(out_dir, orders=orders, start=start - timedelta(days=days), days=days, seed=seed)
     return paths

@@ -29,8 +29,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
+
+from ledger_service.demo.amazon_generator import CATALOG, _cents, _digits, _money  # the V2 demo's catalog and helpers
 
 __all__ = ["generate_legacy", "HEADER", "MONEY_COLUMNS", "SETTLEMENT_DAYS", "ID_RANGE"]
 
@@ -44,9 +46,6 @@ MONEY_COLUMNS = tuple(c for c in HEADER if c.endswith("-amount") and c != "total
 SETTLEMENT_DAYS = 14
 # The V2 demo draws its base id from [10e9, 89e9) and adds a few thousand: this range never meets it.
 ID_RANGE = (90_000_000_000, 98_000_000_000)
-CENT = Decimal("0.01")
-CATALOG = (("NX-HD-1200", 12999, 475), ("NX-CB-0450", 4450, 322), ("NX-AC-0071", 2275, 307),
-           ("NX-LT-0300", 3499, 389), ("NX-KB-0880", 7900, 512))  # sku, US price in cents, FBA fee in cents
 
 
 @dataclass(frozen=True)
@@ -85,18 +84,6 @@ class Line:
     transaction_type: str
     cells: dict[str, str]
     money: dict[str, Decimal] = field(default_factory=dict)
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _cents(rng: random.Random, low: int, high: int) -> Decimal:
-    return Decimal(rng.randint(low, high)) / 100
-
-
-def _digits(rng: random.Random, n: int) -> str:
-    return "".join(str(rng.randint(0, 9)) for _ in range(n))
 
 
 def _order_lines(rng: random.Random, m: Market, when: datetime, refund_at: datetime | None) -> list[Line]:
