@@ -8,22 +8,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Only what the service needs (no .venv, .git or local databases): the package, its migrations and the chart.
-COPY pyproject.toml README.md alembic.ini ./
+# Only what the service needs (no .venv, .git or local databases): the package carries its migrations and its
+# default chart, mappings and tax profiles as package data.
+COPY pyproject.toml README.md ./
 COPY ledger_service ./ledger_service
-COPY migrations ./migrations
-COPY accounts ./accounts
 
 RUN pip install . \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin ledger \
-    && chown -R ledger /app
+    && chown -R ledger /app \
+    && rm -rf /app/ledger_service
 
-# The code finds alembic.ini, migrations/ and accounts/ next to the ledger_service package it runs from
-# (settings.REPO_ROOT). `pip install .` puts a copy of the package in site-packages without them, so import the
-# package from /app, where they are.
-ENV PYTHONPATH=/app \
-    LEDGER_ACCOUNTS_DIR=/app/accounts \
-    LEDGER_DATABASE_URL=sqlite:////app/ledger.db
+ENV LEDGER_DATABASE_URL=sqlite:////app/ledger.db
 
 USER ledger
 EXPOSE 8000

@@ -86,11 +86,12 @@ def naive(engine, file: Path) -> int:
     from ledger_service.ingest.plan import Planner
     from ledger_service.journal.writer import post_batch
     from ledger_service.mapping.loader import load_mapping
+    from ledger_service.settings import DEFAULT_ACCOUNTS_DIR
     from ledger_service.sources.amazon import parse_document
     from ledger_service.store.engine import write_transaction
 
     parsed = parse_document(file.read_bytes(), file.name)
-    planner = Planner("US", "USD", load_mapping(REPO_ROOT / "accounts", "US"), set(), file.name)
+    planner = Planner("US", "USD", load_mapping(DEFAULT_ACCOUNTS_DIR, "US"), set(), file.name)
     for posted in planner.plan((*parsed.settlements, *parsed.amounts)):
         with write_transaction(engine) as conn:
             post_batch(conn, [(posted.event, list(posted.entries))])

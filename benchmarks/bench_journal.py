@@ -49,6 +49,7 @@ from generate import generate  # noqa: E402
 from ledger_service.balances.integrity import verify  # noqa: E402
 from ledger_service.balances.queries import trial_balance  # noqa: E402
 from ledger_service.chart.service import load_accounts_dir  # noqa: E402
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR  # noqa: E402
 from ledger_service.journal.writer import post_batch  # noqa: E402
 from ledger_service.store.engine import make_engine, write_transaction  # noqa: E402
 from ledger_service.store.migrate import upgrade  # noqa: E402
@@ -123,7 +124,7 @@ def prepare(url: str):
     upgrade(url)
     engine = make_engine(url)
     with write_transaction(engine) as conn:
-        load_accounts_dir(conn, REPO_ROOT / "accounts")
+        load_accounts_dir(conn, DEFAULT_ACCOUNTS_DIR)
     return engine
 
 

@@ -31,6 +31,7 @@ from settlement_file import write_v2  # noqa: E402
 
 from ledger_service.ingest.collector import fewer_collections  # noqa: E402
 from ledger_service.ingest.plan import Planner  # noqa: E402
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR  # noqa: E402
 from ledger_service.journal.model import balance  # noqa: E402
 from ledger_service.journal.writer import prepare_batch  # noqa: E402
 from ledger_service.mapping.loader import load_mapping  # noqa: E402
@@ -62,7 +63,7 @@ def stages(args) -> int:
     file = OUT / f"settlement-{args.rows}.txt"
     if not file.exists():
         write_v2(file, args.rows, seed=1)
-    mapping = load_mapping(REPO_ROOT / "accounts", "US")
+    mapping = load_mapping(DEFAULT_ACCOUNTS_DIR, "US")
     survey, t_survey = best_of(3, lambda: open_settlement_file(file))
     records, t_records = best_of(3, lambda: list(survey.records()))
     rows = survey.rows

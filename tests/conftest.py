@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ledger_service.chart.service import load_accounts_dir
-from ledger_service.settings import REPO_ROOT
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR, REPO_ROOT
 from ledger_service.store.engine import make_engine, write_transaction
 from ledger_service.store.migrate import upgrade
 
@@ -46,7 +46,7 @@ def _init(url: str) -> None:
     upgrade(url)
     engine = make_engine(url)
     with write_transaction(engine) as conn:
-        load_accounts_dir(conn, REPO_ROOT / "accounts")
+        load_accounts_dir(conn, DEFAULT_ACCOUNTS_DIR)
     engine.dispose()
 
 

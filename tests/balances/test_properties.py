@@ -18,14 +18,14 @@ from ledger_service.chart.model import Subsidiary
 from ledger_service.chart.service import add_subsidiary
 from ledger_service.journal.model import EntryDraft, money_posting, units_posting
 from ledger_service.journal.service import post, reverse
-from ledger_service.settings import REPO_ROOT
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import events
 from tests.support.builders import event
 
 ACCOUNTS = ["Assets:Bank:Operating", "Assets:Amazon:Clearing", "Income:Amazon:Sales:Principal",
             "Expenses:Amazon:Fees:Referral", "Liabilities:Accrued", "Equity:OpeningBalances"]
-CHART = load_chart(REPO_ROOT / "accounts")
+CHART = load_chart(DEFAULT_ACCOUNTS_DIR)
 _subs = iter(range(1, 10**6))
 
 cents = st.integers(min_value=-10**9, max_value=10**9).filter(bool)

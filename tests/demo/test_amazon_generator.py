@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
+
 
 import pytest
 
 from ledger_service.demo.amazon_generator import HEADER, UNKNOWN_TRIPLES, generate
 from ledger_service.demo.finances_pages import page_files
 from ledger_service.mapping.loader import load_mapping
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR
 from ledger_service.sources.amazon import parse_document
 
-ACCOUNTS = Path(__file__).resolve().parents[2] / "accounts"
+ACCOUNTS = DEFAULT_ACCOUNTS_DIR
 
 
 @pytest.fixture(scope="module")

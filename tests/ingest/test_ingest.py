@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ledger_service.balances.queries import balances_view
 from ledger_service.exceptions.service import exceptions, reclass
 from ledger_service.ingest.service import ingest_bytes, ingest_file
-from ledger_service.settings import REPO_ROOT, Settings
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR, Settings
 from ledger_service.settlements.reconcile import settlement, settlements
 from ledger_service.sources.model import ParseError
 from ledger_service.store.tables import events, postings
@@ -76,7 +76,7 @@ def test_unknown_type_goes_to_suspense_then_reclass(engine, tmp_path):
     assert posted(engine)["Assets:Suspense:Amazon"] == "12.60"
 
     accounts_dir = tmp_path / "accounts"
-    shutil.copytree(REPO_ROOT / "accounts", accounts_dir)
+    shutil.copytree(DEFAULT_ACCOUNTS_DIR, accounts_dir)
     with open(accounts_dir / "subsidiaries" / "US.toml", "a") as f:
         f.write('\n[[mapping]]\nsystem = "settlement"\ntransaction_type = "ServiceFee"\namount_type = "other-transaction"\n'
                 'amount_description = "BrandNewMysteryFee"\naccount = "Expenses:Amazon:Fees:Other"\nrole = "fee"\n')

@@ -26,7 +26,7 @@ from ledger_service.demo.finances_pages import PAGE_SIZE, page_files
 from ledger_service.exceptions.service import exceptions
 from ledger_service.ingest.service import ingest_bytes, ingest_file
 from ledger_service.mapping.loader import load_mapping
-from ledger_service.settings import REPO_ROOT, Settings
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR, Settings
 from ledger_service.settlements.reconcile import settlements
 from ledger_service.sources.amazon import parse_document
 from ledger_service.store.engine import write_transaction
@@ -46,7 +46,7 @@ sizes = dict(orders=st.integers(min_value=10, max_value=40), days=st.integers(mi
 def workdir(tmp_path_factory) -> Path:
     """A copy of accounts/ (new subsidiary files go there) and a place for the generated files."""
     root = tmp_path_factory.mktemp("ingest-properties")
-    shutil.copytree(REPO_ROOT / "accounts", root / "accounts")
+    shutil.copytree(DEFAULT_ACCOUNTS_DIR, root / "accounts")
     return root
 
 
@@ -108,7 +108,7 @@ def test_pages_resolve_and_carry_the_same_money_as_the_files(tmp_path_factory, o
     out = tmp_path_factory.mktemp("pages")
     paths = generate(out, orders=orders, days=days, seed=seed, finances=True)
     for market in CURRENCY:
-        mapping = load_mapping(REPO_ROOT / "accounts", market)
+        mapping = load_mapping(DEFAULT_ACCOUNTS_DIR, market)
         page_sums: dict[str, Decimal] = {}
         for page in event_pages(out / market / "finances"):
             text = page.read_text(encoding="ascii")

@@ -15,7 +15,7 @@ from ledger_service.errors import Conflict
 from ledger_service.exceptions.service import exceptions, reclass
 from ledger_service.ingest.service import ingest_bytes, ingest_file
 from ledger_service.journal.service import entry_view
-from ledger_service.settings import REPO_ROOT, Settings
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR, REPO_ROOT, Settings
 from ledger_service.settlements.reconcile import settlements
 from ledger_service.store.tables import entries, events, postings
 from tests.ingest.test_ingest import SAMPLE
@@ -80,7 +80,7 @@ def test_two_unknown_fees_of_one_transaction_are_two_exceptions(engine, tmp_path
     assert queue[0]["event_id"] == queue[1]["event_id"]  # one transaction, two amounts in suspense
 
     accounts_dir = tmp_path / "accounts"
-    shutil.copytree(REPO_ROOT / "accounts", accounts_dir)
+    shutil.copytree(DEFAULT_ACCOUNTS_DIR, accounts_dir)
     with open(accounts_dir / "subsidiaries" / "US.toml", "a") as f:
         for fee in ("MysteryFeeA", "MysteryFeeB"):
             f.write(f'\n[[mapping]]\nsystem = "settlement"\ntransaction_type = "Order"\namount_type = "ItemFees"\n'
@@ -107,7 +107,7 @@ def test_transaction_dimensions_are_what_dims_would_build(tmp_path):
     uk = next(p for p in generate(tmp_path, orders=20, days=14, seed=3) if p.parent.name == "UK")
     for subsidiary, currency, sample in (("US", "USD", SAMPLE), ("UK", "GBP", uk)):
         parsed = parse_document(sample.read_bytes(), sample.name)
-        planner = Planner(subsidiary, currency, load_mapping(REPO_ROOT / "accounts", subsidiary), set(), sample.name)
+        planner = Planner(subsidiary, currency, load_mapping(DEFAULT_ACCOUNTS_DIR, subsidiary), set(), sample.name)
         postings_seen = [p for posted in planner.plan((*parsed.settlements, *parsed.amounts))
                          for entry in posted.entries for p in entry.postings]
         assert len(postings_seen) > len(parsed.amounts)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from ledger_service.mapping import Mapping, MappingError, MappingRule, load_mapping
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR
 
-ROOT = Path(__file__).resolve().parents[2]
-ACCOUNTS = ROOT / "accounts"
+ACCOUNTS = DEFAULT_ACCOUNTS_DIR
 from tests.support.samples import SAMPLES  # noqa: E402
 FEE_CODES = SAMPLES / "settlement_v2_fee-codes_xieyi.json"
 XIEYI = SAMPLES / "settlement_v2_synthetic_xieyi_settlement-sample.txt"

@@ -9,10 +9,10 @@ from ledger_service.chart.config import SubsidiaryConfig, with_settings
 from ledger_service.journal.model import balance
 from ledger_service.mapping.loader import MappingError, load_mapping
 from ledger_service.posting.amazon import amount_entry, transaction_entry
-from ledger_service.settings import REPO_ROOT
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR
 from ledger_service.sources.model import AmazonAmount, ParseError, SourceRef
 
-ACCOUNTS = REPO_ROOT / "accounts"
+ACCOUNTS = DEFAULT_ACCOUNTS_DIR
 
 
 def amount(value: str, tt="Order", at="ItemPrice", ad="Principal", currency="GBP") -> AmazonAmount:

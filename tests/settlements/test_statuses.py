@@ -16,7 +16,7 @@ from ledger_service.balances.queries import balances_view
 from ledger_service.exceptions.service import exceptions, reclass
 from ledger_service.ingest.service import ingest_bytes
 from ledger_service.journal.service import post, reverse
-from ledger_service.settings import REPO_ROOT, Settings
+from ledger_service.settings import DEFAULT_ACCOUNTS_DIR, Settings
 from ledger_service.settlements.reconcile import settlement, settlements
 from ledger_service.store.tables import entries, events
 from tests.support.builders import event, transfer
@@ -75,7 +75,7 @@ def test_an_unmapped_amount_is_reconciled_with_suspense_until_reclassed(engine, 
         "amazon_type": "other-transaction / other-transaction / SomethingNewXYZ", "amount": "-3.15"}]
 
     accounts_dir = tmp_path / "accounts"  # the mapping learns the triple; reclass moves the amount out of suspense
-    shutil.copytree(REPO_ROOT / "accounts", accounts_dir)
+    shutil.copytree(DEFAULT_ACCOUNTS_DIR, accounts_dir)
     with open(accounts_dir / "subsidiaries" / "US.toml", "a") as f:
         f.write('\n[[mapping]]\nsystem = "settlement"\ntransaction_type = "other-transaction"\n'
                 'amount_type = "other-transaction"\namount_description = "SomethingNewXYZ"\n'
