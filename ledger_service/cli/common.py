@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -13,7 +14,22 @@ from ledger_service.settings import Settings
 from ledger_service.store.engine import make_engine
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table or json")]
-SubsidiaryOpt = Annotated[str, typer.Option("--subsidiary", "-s")]
+# No built-in default: a UK controller must never read the US books by leaving -s out.
+SubsidiaryOpt = Annotated[Optional[str], typer.Option(
+    "--subsidiary", "-s", help="subsidiary code; default: LEDGER_DEFAULT_SUBSIDIARY, else required")]
+
+
+def subsidiary(code: str | None) -> str:
+    """The subsidiary a per-subsidiary command works on: -s, else the configured default, else an error."""
+    if code:
+        return code
+    settings = Settings.from_env()
+    default = getattr(settings, "default_subsidiary", None) or os.environ.get("LEDGER_DEFAULT_SUBSIDIARY")
+    if default:
+        return default
+    errors.print("[red]error:[/red] which subsidiary? give -s CODE (or set LEDGER_DEFAULT_SUBSIDIARY); "
+                 "`ledger-service subsidiaries list` shows them", highlight=False)
+    raise typer.Exit(2)  # a usage error, as typer's own
 
 
 def engine():

@@ -13,13 +13,15 @@ from typing import Annotated, Optional
 import typer
 
 from ledger_service.balances import integrity
-from ledger_service.balances.queries import balances_view, trial_balance
 from ledger_service.chart import service as chart
 from ledger_service.chart.model import Subsidiary
-from ledger_service.cli.common import FormatOpt, engine as _engine, fail as _fail, parse_date as _date
+from ledger_service.cli.common import FormatOpt, engine as _engine, fail as _fail
 from ledger_service.cli.output import Format, console, emit, errors
-from ledger_service.cli.subsidiaries import subsidiaries_app
+from ledger_service.cli.balances import balances, trial_balance_cmd
+from ledger_service.cli.exceptions import exceptions_app
+from ledger_service.cli.ingest import _ingest_files, ingest
 from ledger_service.cli.reports import reconcile_app, reconcile_settlements, report_app, report_gross_to_net
+from ledger_service.cli.subsidiaries import subsidiaries_app
 from ledger_service.errors import LedgerError
 from ledger_service.journal.manual import parse_manual_journal
 from ledger_service.journal.service import entry_view, post as post_entry
@@ -124,39 +126,6 @@ def post(file: Annotated[Path, typer.Argument(help="manual journal JSON", exists
 
 
 @app.command()
-def balances(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")],
-             as_of: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD, inclusive")] = None,
-             account: Annotated[Optional[str], typer.Option(help="account or parent prefix")] = None,
-             commodity: Optional[str] = None, fmt: FormatOpt = Format.table) -> None:
-    """Balances per account and commodity as of a date."""
-    try:
-        with _engine().connect() as conn:
-            rows = balances_view(conn, subsidiary, _date(as_of), account, commodity)
-    except LedgerError as exc:
-        _fail(exc)
-    emit(rows, fmt, title=f"balances {subsidiary}" + (f" as of {as_of}" if as_of else ""),
-         columns=["account", "commodity", "balance", "pending", "functional_balance"])
-
-
-@app.command("trial-balance")
-def trial_balance_cmd(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US",
-                      as_of: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD, inclusive")] = None,
-                      fmt: FormatOpt = Format.table) -> None:
-    """The trial balance: every account, and totals per commodity that must be zero."""
-    try:
-        with _engine().connect() as conn:
-            tb = trial_balance(conn, subsidiary, _date(as_of))
-    except LedgerError as exc:
-        _fail(exc)
-    if fmt == Format.json:
-        emit(tb, fmt)
-        return
-    emit(tb, fmt, rows=tb["rows"], title=f"trial balance {subsidiary}" + (f" as of {as_of}" if as_of else ""),
-         columns=["account", "commodity", "balance", "pending", "functional_balance"])
-    emit(tb, fmt, rows=tb["totals"], title=f"totals (functional {tb['functional_currency']}: {tb['functional_total']})")
-
-
-@app.command()
 def verify(fmt: FormatOpt = Format.table) -> None:
     """Check the hash chains, that every entry balances, and that projections equal a rebuild; exit 1 if not."""
     with _engine().connect() as conn:
@@ -184,75 +153,12 @@ def rebuild() -> None:
     console.print(f"rebuilt {result['balance_rows']} daily balance rows from the log")
 
 
-@app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders of Amazon documents", exists=True)],
-           subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")],
-           group_id: Annotated[Optional[str], typer.Option(
-               help="financial event group of listFinancialEvents pages (they do not name it themselves)")] = None,
-           group_final: Annotated[bool, typer.Option(
-               "--group-final/--group-open", help="the group is closed (final) or open (provisional)")] = False,
-           fmt: FormatOpt = Format.table) -> None:
-    """Ingest Amazon settlement files and SP-API Finances pages: atomic per file, idempotent."""
-    files = sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
-    kwargs = {"group_id": group_id, "group_final": group_final} if group_id else {}
-    if not _ingest_files(files, subsidiary, fmt, **kwargs):
-        raise typer.Exit(1)
-
-
-def _ingest_files(files: list[Path], subsidiary: str, fmt: Format, **kwargs) -> bool:
-    from rich.progress import track
-
-    from ledger_service.ingest.service import ingest_file
-    from ledger_service.sources.model import ParseError
-
-    engine, reports, failed = _engine(), [], []
-    for path in track(files, description="ingesting", console=errors, disable=fmt == Format.json):
-        try:
-            reports.append(ingest_file(engine, path, subsidiary, **kwargs).as_dict())
-        except (ParseError, LedgerError) as exc:
-            failed.append({"document": str(path), "error": exc.message if isinstance(exc, LedgerError) else str(exc)})
-    emit({"files": reports, "failed": failed}, fmt, rows=reports, title=f"ingested into {subsidiary}",
-         columns=["document", "format", "rows", "events", "entries", "duplicates", "suspense", "superseded", "voided"])
-    if fmt == Format.table:
-        for r in reports:
-            for warning in r["warnings"]:
-                errors.print(f"[yellow]warning[/yellow] {r['document']}: {warning}")
-        for f in failed:
-            errors.print(f"[red]rejected[/red] {f['error']} (nothing from this file was posted)")
-    return not failed
-
-
+app.command()(balances)
+app.command("trial-balance")(trial_balance_cmd)
+app.command()(ingest)
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(report_app, name="report")
-
-exceptions_app = typer.Typer(help="The exception queue: unmapped Amazon amounts in suspense.", invoke_without_command=True)
 app.add_typer(exceptions_app, name="exceptions")
-
-
-@exceptions_app.callback()
-def exceptions_list(ctx: typer.Context, subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US",
-                    all_: Annotated[bool, typer.Option("--all", help="include reclassed")] = False,
-                    fmt: FormatOpt = Format.table) -> None:
-    """List open exceptions (or `exceptions reclass` to move newly mapped ones out of suspense)."""
-    if ctx.invoked_subcommand:
-        return
-    from ledger_service.exceptions.service import exceptions
-
-    with _engine().connect() as conn:
-        rows = exceptions(conn, subsidiary, include_closed=all_)
-    table = [r | {"where": f"{r['source']['document']}:{r['source']['line'] or r['source']['page']}"} for r in rows]
-    emit(rows, fmt, rows=table, title=f"exceptions {subsidiary}",
-         columns=["event_id", "amazon_type", "amount", "currency", "settlement_id", "where", "status"])
-
-
-@exceptions_app.command("reclass")
-def exceptions_reclass(subsidiary: Annotated[str, typer.Option("--subsidiary", "-s")] = "US") -> None:
-    """Post reclass entries for exceptions whose Amazon type now has a mapping."""
-    from ledger_service.exceptions.service import reclass
-
-    result = reclass(_engine(), subsidiary)
-    console.print(f"reclassed {result['reclassed']} exception(s); {result['still_open']} still unmapped")
-
 
 if __name__ == "__main__":
     app()

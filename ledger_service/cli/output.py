@@ -1,9 +1,15 @@
-"""Printing for the CLI: every read command prints a rich table, or JSON with --format json."""
+"""Printing for the CLI: every read command prints a rich table, or JSON with --format json.
+
+Tables are read by controllers: figures right-aligned, balances as debit and credit columns (a positive balance is
+a debit, as in beancount and the journal), and lists end with their totals.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import defaultdict
+from decimal import Decimal
 from enum import Enum
 
 from rich.console import Console
@@ -17,7 +23,8 @@ errors = Console(stderr=True, emoji=False, highlight=False, width=None if sys.st
 
 # Columns of figures, right-aligned in tables
 NUMERIC = {"balance", "pending", "functional_balance", "value", "debit", "credit", "amount", "total", "rows_sum",
-           "deposit", "carried", "clearing", "suspense", "difference", "deposit_difference"}
+           "deposit", "carried", "clearing", "suspense", "difference", "deposit_difference", "functional_amount",
+           "rows", "events", "entries", "duplicates", "superseded", "voided"}
 
 
 class Format(str, Enum):
@@ -26,7 +33,8 @@ class Format(str, Enum):
 
 
 def emit(data: object, fmt: Format, rows: list[dict] | None = None, title: str | None = None,
-         columns: list[str] | None = None) -> None:
+         columns: list[str] | None = None, totals: list[dict] | None = None) -> None:
+    """`data` as JSON, or `rows` (default: data) as a table of `columns`, ending with the `totals` rows."""
     if fmt == Format.json:
         print(json.dumps(data, indent=2, default=str))
         return
@@ -40,6 +48,41 @@ def emit(data: object, fmt: Format, rows: list[dict] | None = None, title: str |
         numeric = col in NUMERIC
         table.add_column(col, justify="right" if numeric else "left", overflow="fold", no_wrap=False,
                          min_width=min(max(len(str(r.get(col) or "")) for r in rows), 40))
-    for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    for i, row in enumerate(rows):
+        table.add_row(*_cells(row, columns), end_section=bool(totals) and i == len(rows) - 1)
+    for row in totals or ():
+        table.add_row(*_cells(row, columns), style="bold")
     console.print(table)
+
+
+def _cells(row: dict, columns: list[str]) -> list[str]:
+    return ["" if row.get(c) is None else str(row.get(c)) for c in columns]
+
+
+def debit_credit(rows: list[dict], field: str = "balance") -> list[dict]:
+    """Each row with `debit` and `credit` from its signed `field` (positive: debit; negative: credit)."""
+    out = []
+    for row in rows:
+        value = Decimal(row[field])
+        out.append(row | {"debit": row[field] if value > 0 else "",
+                          "credit": str(-value) if value < 0 else ""})
+    return out
+
+
+def totals(rows: list[dict], columns: list[str], by: str | None = None, label: str = "total") -> list[dict]:
+    """One row of sums of the numeric `columns` (per value of `by`, such as the commodity, when given); the
+    first column says `label`. Sums are Decimal (amounts are decimal strings) or int (counts)."""
+    groups: dict = defaultdict(lambda: defaultdict(Decimal))
+    for row in rows:
+        group = groups[row.get(by) if by else None]
+        for column in columns:
+            cell = row.get(column)
+            if column in NUMERIC and cell not in (None, ""):
+                group[column] += Decimal(str(cell))
+    out = []
+    for key, sums in groups.items():
+        row = {column: str(value) for column, value in sums.items()}
+        if by:
+            row[by] = key
+        out.append(row | {columns[0]: label})
+    return out

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, parse_date
-from ledger_service.cli.output import Format, console, emit
+from ledger_service.cli.common import subsidiary as resolve_subsidiary
+from ledger_service.cli.output import Format, console, emit, totals
 from ledger_service.errors import LedgerError
 
 reconcile_app = typer.Typer(help="Reconciliations.", no_args_is_help=True)
@@ -18,12 +19,14 @@ SETTLEMENT_COLUMNS = ["settlement_id", "currency", "total", "rows_sum", "deposit
 
 
 @reconcile_app.command("settlements")
-def reconcile_settlements(subsidiary: SubsidiaryOpt = "US",
+def reconcile_settlements(code: SubsidiaryOpt = None,
                           settlement_id: Annotated[Optional[str], typer.Option(
                               "--settlement", help="one settlement, with its suspense and explaining rows")] = None,
                           fmt: FormatOpt = Format.table) -> None:
     """Per settlement: total, rows sum, deposit, carried, clearing, suspense, and its status."""
     from ledger_service.settlements.reconcile import settlement, settlements
+
+    subsidiary = resolve_subsidiary(code)
 
     try:
         with engine().connect() as conn:
@@ -36,8 +39,9 @@ def reconcile_settlements(subsidiary: SubsidiaryOpt = "US",
     if fmt == Format.json:
         emit(data, fmt)
     elif settlement_id is None:
-        emit(data, fmt, rows=[r | {"total": r["total_amount"]} for r in data], title=f"settlements {subsidiary}",
-             columns=SETTLEMENT_COLUMNS)
+        rows = [r | {"total": r["total_amount"]} for r in data]
+        emit(data, fmt, rows=rows, title=f"settlements of subsidiary {subsidiary}", columns=SETTLEMENT_COLUMNS,
+             totals=totals(rows, SETTLEMENT_COLUMNS, by="currency", label=f"{len(rows)} settlement(s)"))
     else:
         _settlement_tables(subsidiary, data)
 
@@ -56,7 +60,7 @@ def _settlement_tables(subsidiary: str, s: dict) -> None:
 
 
 @report_app.command("gross-to-net")
-def report_gross_to_net(subsidiary: SubsidiaryOpt = "US",
+def report_gross_to_net(code: SubsidiaryOpt = None,
                         start: Annotated[Optional[str], typer.Option("--from", help="YYYY-MM-DD")] = None,
                         end: Annotated[Optional[str], typer.Option("--to", help="YYYY-MM-DD")] = None,
                         settlement_id: Annotated[Optional[str], typer.Option("--settlement")] = None,
@@ -65,6 +69,8 @@ def report_gross_to_net(subsidiary: SubsidiaryOpt = "US",
                         fmt: FormatOpt = Format.table) -> None:
     """Gross sales to net proceeds, a bridge that closes to the cent; disbursed, carried, in transit."""
     from ledger_service.reports.gross_to_net import gross_to_net
+
+    subsidiary = resolve_subsidiary(code)
 
     try:
         with engine().connect() as conn:
