@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Iterator
 
+from ledger_service import limits
 from ledger_service.ingest import precedence
 from ledger_service.posting.amazon import (Posted, amount_entry, settlement_events, summary_fields,
                                            transaction_entry, transaction_key)
+from ledger_service.sources.amazon.settlement_v2 import summary_dates_problem
 from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary
 
 
@@ -49,6 +51,7 @@ class Planner:
     settlements: list[str] = field(default_factory=list)
     final_ids: set[str] = field(default_factory=set)
     superseded: int = 0  # Finances amounts recorded but not posted: a flat file already settled them
+    periods: dict[str, tuple] = field(default_factory=dict)  # settlement id -> (start, end) of its summary
 
     def plan(self, records: Iterable[SettlementSummary | AmazonAmount]) -> Iterator[Posted]:
         period_end: dict[str, datetime | None] = {}  # settlement id -> its end, for rows that carry no date
@@ -70,6 +73,8 @@ class Planner:
 
         for record in records:
             if isinstance(record, SettlementSummary):
+                self._check_summary(record)
+                self.periods[record.settlement_id] = (record.start, record.end)
                 yield from flush_group()
                 # the date of rows that carry none: the document's own, never the clock (the same file ingested on
                 # another day posts the same entries)
@@ -127,10 +132,47 @@ class Planner:
         return not is_flat_file(record.source.system) and record.settlement_id in self.settled
 
     def _check_currency(self, record: AmazonAmount) -> None:
+        """What every amount must be, whatever its source (limits.py): in the functional currency (until exchange
+        rates exist), within the allowed range, with identifiers that fit their columns and hold no control
+        characters. A violation refuses the whole document, naming its line or page."""
+        where = record.source.line or record.source.page
         if record.currency != self.functional_currency:
-            raise ParseError(self.document, record.source.line or record.source.page,
+            raise ParseError(self.document, where,
                              f"amount in {record.currency} for subsidiary {self.subsidiary} "
                              f"(functional {self.functional_currency}): no exchange rate source configured")
+        try:
+            limits.check_amount(record.amount)
+            for name in _IDENTIFIERS:
+                value = getattr(record, name)
+                if value is not None and (len(value) > _LIMITS[name] or not value.isprintable()):
+                    limits.check_text(value, name)
+                    raise ValueError(f"{name} holds a tab or another unprintable character")
+            start, end = self.periods.get(record.settlement_id, (None, None))
+            posted = record.posted_at
+            if posted and ((start and posted < start - limits.POSTED_SLACK) or (end and posted > end + limits.POSTED_SLACK)):
+                raise ValueError(f"posted {posted:%Y-%m-%d}, more than {limits.POSTED_SLACK.days} days outside its "
+                                 f"settlement {record.settlement_id} ({start or end:%Y-%m-%d} to {end or start:%Y-%m-%d})")
+            if sum(map(len, record.triple)) > _LIMITS["amazon_type"]:
+                raise ValueError(f"transaction / amount type and description are longer than {_LIMITS['amazon_type']}")
+        except ValueError as exc:
+            raise ParseError(self.document, where, str(exc)) from None
+
+    def _check_summary(self, record: SettlementSummary) -> None:
+        where = record.source.line or record.source.page
+        try:
+            limits.check_text(record.settlement_id, "settlement_id")
+            if record.total_amount is not None:
+                limits.check_amount(record.total_amount, "total-amount")
+        except ValueError as exc:
+            raise ParseError(self.document, where, str(exc)) from None
+        problem = summary_dates_problem(record)
+        if problem:
+            raise ParseError(self.document, where, problem)
+
+
+_IDENTIFIERS = ("settlement_id", "order_id", "merchant_order_id", "adjustment_id", "shipment_id", "marketplace",
+                "fulfillment_id", "sku", "order_item_code", "promotion_id")
+_LIMITS = {name: limits.MAX_LENGTH[name] for name in _IDENTIFIERS + ("amazon_type",)}
 
 
 class _Held:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from ledger_service import limits
 from ledger_service.errors import Invalid
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json
 from ledger_service.journal.model import DIMENSIONS, EntryDraft, Posting, dims
@@ -29,6 +30,8 @@ def parse_manual_journal(body: dict, document: str | None = None) -> tuple[Event
         raise Invalid(f"date {body['date']!r} must be YYYY-MM-DD") from None
     currency = str(body["currency"]).upper()
     rate = parse_decimal(body.get("rate", "1"), "rate")
+    for field in ("subsidiary", "description", "idempotency_key"):
+        _check_text(body[field], field)
     if not isinstance(body["postings"], list):
         raise Invalid("postings must be a list")
     postings = tuple(_posting(i, p, currency) for i, p in enumerate(body["postings"], start=1))
@@ -52,9 +55,20 @@ def parse_manual_journal(body: dict, document: str | None = None) -> tuple[Event
     return event, entry
 
 
+def _check_text(value: object, field: str, column: str | None = None) -> None:
+    """Within its column's length (limits.MAX_LENGTH) and free of control characters."""
+    try:
+        limits.check_text(str(value), field, limits.MAX_LENGTH.get(column or field))
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+
+
 def _posting(i: int, p: object, currency: str) -> Posting:
     if not isinstance(p, dict) or "account" not in p:
         raise Invalid(f"posting {i} needs an account")
+    for field in ("account", *DIMENSIONS):
+        if p.get(field) is not None:
+            _check_text(p[field], f"posting {i} {field}", field)
     known = {"account", "amount", "units", "sku", "cost", "dimensions", *DIMENSIONS}
     unknown = set(p) - known
     if unknown:

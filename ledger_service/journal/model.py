@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
+from ledger_service import limits
 from ledger_service.errors import Invalid, UnbalancedEntry
 from ledger_service.money import fmt, is_currency, round_money
 
@@ -94,6 +95,12 @@ def balance(entry: EntryDraft, functional_currency: str) -> EntryDraft:
         raise Invalid(f"exchange rate must be positive, not {entry.rate}")
     if entry.currency == functional_currency and entry.rate != 1:
         raise Invalid(f"an entry in the functional currency {functional_currency} must have rate 1")
+    if entry.currency != functional_currency and entry.rate == 1:  # no two currencies trade at exactly 1
+        raise Invalid(f"an entry in {entry.currency} for a subsidiary whose functional currency is "
+                      f"{functional_currency} needs its exchange rate ({entry.currency} -> {functional_currency}); "
+                      "none was given, and it is never posted at 1")
+    if not limits.EARLIEST <= entry.date <= limits.LATEST:
+        raise Invalid(f"entry date {entry.date.isoformat()} is outside {limits.EARLIEST}..{limits.LATEST}")
     for p in entry.postings:
         _check_posting(p, entry.currency)
 
@@ -125,6 +132,9 @@ def _check_functional(entry: EntryDraft, functional_currency: str) -> EntryDraft
 
 def _check_posting(p: Posting, currency: str) -> None:
     _check_finite(p, "amount", p.amount)
+    if not -limits.MAX_AMOUNT <= p.amount <= limits.MAX_AMOUNT:
+        raise Invalid(f"posting to {p.account}: amount {fmt(p.amount)} is outside the allowed range (at most "
+                      f"{limits.MAX_AMOUNT} either way)")
     if round_money(p.amount, currency) != p.amount:
         raise Invalid(f"posting to {p.account}: amount {fmt(p.amount)} has more decimals than {currency} allows")
     if p.is_units:
@@ -139,6 +149,9 @@ def _check_posting(p: Posting, currency: str) -> None:
             raise Invalid(f"posting to {p.account}: units of {p.commodity} must be whole, not {fmt(p.units)}")
         if p.cost_per_unit is None or p.cost_per_unit < 0:
             raise Invalid(f"posting to {p.account}: units of {p.commodity} need a cost per unit >= 0")
+        if abs(p.units) > limits.MAX_UNITS or p.cost_per_unit > limits.MAX_UNIT_COST:
+            raise Invalid(f"posting to {p.account}: {fmt(p.units)} {p.commodity} at {fmt(p.cost_per_unit)} is "
+                          f"outside the allowed range ({limits.MAX_UNITS} units, {limits.MAX_UNIT_COST} a unit)")
         if round_money(p.units * p.cost_per_unit, currency) != p.amount:
             raise Invalid(
                 f"posting to {p.account}: {fmt(p.units)} {p.commodity} at {fmt(p.cost_per_unit)} is worth "

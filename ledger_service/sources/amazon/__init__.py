@@ -11,10 +11,10 @@ header row (amount-type means V2, price-type/price-amount means legacy).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import zlib
 
+from ledger_service import limits
 from ledger_service.sources.amazon import finances_2024, finances_v0, settlement_legacy, settlement_v2
 from ledger_service.sources.amazon import text as tx
 from ledger_service.sources.model import ParsedDocument, ParseError
@@ -31,11 +31,30 @@ def _gunzip(data: bytes, document: str) -> bytes:
     for _ in range(2):
         if not data.startswith(GZIP_MAGIC):
             return data
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ParseError(document, None, f"corrupt gzip: {exc}") from None
+        data = _bounded_gunzip(data, document)
     return data
+
+
+def _bounded_gunzip(data: bytes, document: str) -> bytes:
+    """gzip.decompress that stops at limits.py's size and ratio instead of filling memory (a few KB of gzip can
+    expand without bound). Concatenated members are read one after another, as gzip.decompress does."""
+    limit = min(limits.MAX_DECOMPRESSED_BYTES,
+                max(limits.MIN_RATIO_CHECK_BYTES, limits.MAX_COMPRESSION_RATIO * len(data)))
+    out, rest = [], data
+    try:
+        while rest:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out.append(inflater.decompress(rest, limit + 1 - sum(map(len, out))))
+            if inflater.unconsumed_tail or sum(map(len, out)) > limit:
+                raise ParseError(document, None, f"decompresses to more than {limit:,} bytes "
+                                 f"({limits.MAX_COMPRESSION_RATIO}x its {len(data):,} bytes, at most "
+                                 f"{limits.MAX_DECOMPRESSED_BYTES >> 30} GiB): refused")
+            if not inflater.eof:
+                raise ParseError(document, None, "corrupt gzip: the compressed data ends early")
+            rest = inflater.unused_data.lstrip(b"\0")  # members may be padded with NULs
+    except zlib.error as exc:
+        raise ParseError(document, None, f"corrupt gzip: {exc}") from None
+    return b"".join(out)
 
 
 def detect_format(text: str, document: str) -> str:

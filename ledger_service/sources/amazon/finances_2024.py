@@ -30,7 +30,7 @@ from collections import Counter
 from decimal import Decimal
 
 from ledger_service.sources.amazon import text as tx
-from ledger_service.sources.amazon.finances_v0 import dumps, load, page_label, unwrap
+from ledger_service.sources.amazon.finances_v0 import dumps, load, page_label, to_amount, unwrap
 from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SourceRef
 
 SYSTEM = "sp-api-finances-2024-06-19"
@@ -67,8 +67,7 @@ def parse(data: bytes | dict, document: str, *, sha256: str | None = None, group
 def _money(value: object, document: str, page: str, what: str) -> tuple[str, Decimal]:
     if not isinstance(value, dict) or value.get("currencyAmount") is None or not value.get("currencyCode"):
         raise ParseError(document, page, f"{what}: missing or incomplete money {dumps(value)}")
-    raw = value["currencyAmount"]
-    return value["currencyCode"], raw if isinstance(raw, Decimal) else Decimal(str(raw))
+    return value["currencyCode"], to_amount(value["currencyAmount"], document, page, dumps(value))
 
 
 def _children(node: dict) -> list:

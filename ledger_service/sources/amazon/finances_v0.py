@@ -32,9 +32,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ledger_service import limits
 from ledger_service.sources.amazon import text as tx
 from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SettlementSummary, SourceRef
 
@@ -98,9 +99,21 @@ def money(value: dict, document: str, page: str) -> tuple[str, Decimal]:
     raw = value.get("CurrencyAmount")
     if isinstance(raw, bool) or raw is None or not value.get("CurrencyCode"):
         raise ParseError(document, page, f"incomplete money {dumps(value)}")
-    # floats only reach here when a caller hands us already-parsed JSON; str() gives the shortest exact repr.
-    amount = raw if isinstance(raw, Decimal) else Decimal(str(raw))
-    return value["CurrencyCode"], amount
+    return value["CurrencyCode"], to_amount(raw, document, page, dumps(value))
+
+
+def to_amount(raw: object, document: str, page: str, shown: str) -> Decimal:
+    """A JSON amount -> Decimal within limits.py's range; text, NaN, infinities and absurd sizes are refused with
+    the page named. Floats only reach here when a caller hands us already-parsed JSON; str() gives the shortest
+    exact repr."""
+    if isinstance(raw, (dict, list, bool)):
+        raise ParseError(document, page, f"amount is not a number: {shown}")
+    try:
+        amount = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
+        return limits.check_amount(amount)
+    except (InvalidOperation, ValueError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else "not a number"
+        raise ParseError(document, page, f"amount {shown[:200]}: {reason}") from None
 
 
 def component(value: Any) -> tuple[str, str] | None:

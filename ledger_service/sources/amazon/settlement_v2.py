@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from ledger_service import limits
 from ledger_service.sources.amazon import text as tx
 from ledger_service.sources.model import AmazonAmount, ParsedDocument, ParseError, SettlementSummary, SourceRef
 
@@ -75,11 +76,22 @@ def read_header(row: tuple[int, str, list[str]], document: str, required: tuple[
     return header
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # control characters other than the tab
+MAX_LINE = 64 * 1024  # characters: a real settlement row is a few hundred
+
+
 def table_row(header: list[str], row: tuple[int, str, list[str]], document: str) -> Row:
-    """One data row (a tab_rows tuple) -> Row; its column count must be the header's."""
+    """One data row (a tab_rows tuple) -> Row; its column count must be the header's, and it must be text a
+    person could have meant: no NUL or other control character, no cell longer than a row could be
+    (limits.py; identifiers are checked against their columns by ingest.plan)."""
     line, raw, cells = row
     if len(cells) != len(header):
         raise ParseError(document, line, f"{len(cells)} columns, header has {len(header)}")
+    if len(raw) > MAX_LINE:
+        raise ParseError(document, line, f"line is {len(raw):,} characters long; a settlement row is at most "
+                                         f"{MAX_LINE:,}")
+    if _CONTROL.search(raw):
+        raise ParseError(document, line, "contains a control character (such as NUL): not a text row")
     row = Row(zip(header, cells))  # dict's own constructor: a Python __init__ here costs a call per row
     row.line, row.raw = line, raw
     return row
@@ -91,7 +103,7 @@ def decimal_convention(rows: list[Row], columns: tuple[str, ...]) -> bool | None
 
 def cell_decimal(row: Row, column: str, document: str, decimal_comma: bool | None) -> Decimal:
     try:
-        return tx.parse_decimal(row[column], decimal_comma)
+        return limits.check_amount(tx.parse_decimal(row[column], decimal_comma))
     except ValueError as exc:
         raise ParseError(document, row.line, f"{column}: {exc}") from None
 
@@ -114,7 +126,7 @@ def read_summary(row: Row, document: str, sha256: str, system: str, decimal_comm
     currency = row["currency"]
     if not currency:
         raise ParseError(document, row.line, "summary row without currency")
-    return SettlementSummary(
+    summary = SettlementSummary(
         settlement_id=row["settlement-id"],
         currency=currency,
         total_amount=cell_decimal(row, "total-amount", document, decimal_comma),
@@ -124,6 +136,25 @@ def read_summary(row: Row, document: str, sha256: str, system: str, decimal_comm
         final=True,  # a settlement flat file is only published once the settlement is closed
         source=SourceRef(system, document, sha256, row.line, None, row.raw),
     )
+    problem = summary_dates_problem(summary)
+    if problem:
+        raise ParseError(document, row.line, problem)
+    return summary
+
+
+def summary_dates_problem(summary: SettlementSummary) -> str | None:
+    """What is impossible about a settlement's own dates: an end before its start, a deposit before its start or
+    long after its end (limits.DEPOSIT_AFTER_END). Shared with the Finances event groups."""
+    start, end, deposit = summary.start, summary.end, summary.deposit_date
+    if start and end and end < start:
+        return f"settlement {summary.settlement_id} ends ({end:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})"
+    if start and deposit and deposit.date() < start.date():
+        return (f"settlement {summary.settlement_id}: deposit date {deposit:%Y-%m-%d} is before the settlement "
+                f"starts ({start:%Y-%m-%d})")
+    if end and deposit and deposit - end > limits.DEPOSIT_AFTER_END:
+        return (f"settlement {summary.settlement_id}: deposit date {deposit:%Y-%m-%d} is more than "
+                f"{limits.DEPOSIT_AFTER_END.days} days after it ends ({end:%Y-%m-%d})")
+    return None
 
 
 class Settlements:

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+from ledger_service import limits
 from ledger_service.sources.amazon import GZIP_MAGIC, detect_format, settlement_legacy, settlement_v2
 from ledger_service.sources.amazon import text as tx
 from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary
@@ -42,6 +43,7 @@ __all__ = ["StreamedSettlementFile", "open_settlement_file"]
 _LAYOUTS: dict[str, ModuleType] = {settlement_v2.FORMAT: settlement_v2, settlement_legacy.FORMAT: settlement_legacy}
 _GZIP_LAYERS = 2  # as parse_document's _gunzip
 _CHUNK = 1 << 16
+_MAX_LINE_BYTES = 4 * settlement_v2.MAX_LINE  # UTF-8: at most 4 bytes a character
 
 
 class _HashingReader(io.RawIOBase):
@@ -50,6 +52,7 @@ class _HashingReader(io.RawIOBase):
     def __init__(self, raw: io.RawIOBase):
         self._raw = raw
         self.hash = hashlib.sha256()
+        self.count = 0  # bytes read: the compressed size so far, for the ratio limit
 
     def readable(self) -> bool:
         return True
@@ -58,6 +61,7 @@ class _HashingReader(io.RawIOBase):
         n = self._raw.readinto(buffer)
         if n:
             self.hash.update(memoryview(buffer)[:n])
+            self.count += n
         return n
 
 
@@ -98,11 +102,23 @@ class _Source:
         return bool(self._layers)
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
-        """(1-based physical line, line without its b"\\n"); lines split on b"\\n" only, as text.tab_rows does."""
-        number = 0
+        """(1-based physical line, line without its b"\\n"); lines split on b"\\n" only, as text.tab_rows does.
+
+        Bounded (limits.py): a line longer than any settlement row, or a gzip that expands beyond its size and
+        ratio limits, is refused as soon as it is read, before it can fill memory."""
+        number = total = 0
         try:
-            for line in self._stream:
+            while line := self._stream.readline(_MAX_LINE_BYTES + 1):
                 number += 1
+                if len(line) > _MAX_LINE_BYTES:
+                    raise ParseError(self.document, number, f"line longer than {_MAX_LINE_BYTES:,} bytes: not a "
+                                                            "settlement row")
+                if self._layers:
+                    total += len(line)
+                    try:
+                        limits.check_decompressed(total, self._hashing.count)
+                    except ValueError as exc:
+                        raise ParseError(self.document, number, str(exc)) from None
                 yield number, line[:-1] if line.endswith(b"\n") else line
         except (OSError, EOFError, zlib.error) as exc:
             if not self.compressed:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from ledger_service import limits
 from ledger_service.sources.model import ParseError
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -166,7 +167,12 @@ def parse_datetime(text: str) -> datetime:
         raise ValueError(f"unrecognised date {text!r}")
     if moment.tzinfo is None and offset:
         moment = moment.replace(tzinfo=timezone(timedelta(hours=offset)))
-    return _to_naive_utc(moment)
+    try:
+        moment = _to_naive_utc(moment)
+    except OverflowError:  # 0001-01-01 with a positive offset has no UTC time
+        raise ValueError(f"date {text!r} is outside any plausible range") from None
+    limits.check_date(moment)  # 9999-12-31 is a broken cell, not a date
+    return moment
 
 
 def _parse_local(value: str) -> datetime | None:
