@@ -5,13 +5,14 @@ import os
 from alembic import context
 from sqlalchemy import pool
 
-from ledger_service.store.engine import make_engine
+from ledger_service.store.engine import make_engine, normalise_url
 from ledger_service.store.tables import metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
 if url == "sqlite:///ledger.db" and os.environ.get("LEDGER_DATABASE_URL"):
     url = os.environ["LEDGER_DATABASE_URL"]
+url = normalise_url(url)  # postgres:// and postgresql:// mean psycopg2, as everywhere else
 
 
 def run_migrations_offline() -> None:
