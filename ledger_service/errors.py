@@ -39,3 +39,23 @@ class Invalid(LedgerError):
 
 class UnbalancedEntry(Invalid):
     kind = "unbalanced_entry"
+
+
+class Unauthorized(LedgerError):
+    """No credentials, or credentials the ledger does not accept (unknown, malformed or revoked token)."""
+
+    status_code = 401
+    kind = "unauthorized"
+
+    def __init__(self, message: str, invalid_token: bool = False):
+        super().__init__(message)
+        # RFC 6750: a missing token gets the bare challenge; a rejected one says so, so that a client knows to
+        # replace its token rather than retry
+        self.headers = {"WWW-Authenticate": 'Bearer error="invalid_token"' if invalid_token else "Bearer"}
+
+
+class Forbidden(LedgerError):
+    """Known credentials, but their role or subsidiary scope does not cover what was asked."""
+
+    status_code = 403
+    kind = "forbidden"

@@ -11,12 +11,14 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Connection, func, select
+from typing import Collection
+
+from sqlalchemy import Connection, func, select, tuple_
 
 from ledger_service.chart.config import SubsidiaryConfig, from_dict as config_from_dict, read_subsidiary_file
 from ledger_service.chart.loader import accounts_for, load_chart
 from ledger_service.chart.model import Account, Subsidiary, validate_subsidiary
-from ledger_service.errors import Conflict, NotFound
+from ledger_service.errors import Conflict, Invalid, NotFound
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json, sha256_hex
 from ledger_service.money import currency_exponent
 from ledger_service.store.tables import accounts, chain_heads, commodities, events, subsidiaries
@@ -28,8 +30,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def list_subsidiaries(conn: Connection) -> list[Subsidiary]:
-    rows = conn.execute(select(subsidiaries).order_by(subsidiaries.c.code)).mappings()
+def list_subsidiaries(conn: Connection, codes: Collection[str] | None = None, after: str | None = None,
+                      limit: int | None = None) -> list[Subsidiary]:
+    """Subsidiaries by code: only `codes` when given (a token's scope), after the code `after`, at most `limit`."""
+    query = select(subsidiaries).order_by(subsidiaries.c.code)
+    if codes is not None:
+        query = query.where(subsidiaries.c.code.in_(sorted(codes)))
+    if after is not None:
+        query = query.where(subsidiaries.c.code > after)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = conn.execute(query).mappings()
     return [Subsidiary(r["code"], r["name"], r["functional_currency"], r["valuation_method"]) for r in rows]
 
 
@@ -117,11 +128,23 @@ def load_accounts_dir(conn: Connection, accounts_dir: Path) -> dict:
     return {"subsidiaries_created": created, "accounts_added": accounts_added}
 
 
-def list_accounts(conn: Connection, subsidiary: str | None = None) -> list[dict]:
+def list_accounts(conn: Connection, subsidiary: str | None = None, codes: Collection[str] | None = None,
+                  after: int | None = None, limit: int | None = None) -> list[dict]:
+    """Accounts by subsidiary and name: of one subsidiary, or of `codes` (a token's scope), or all; after the
+    account whose id is `after` (a page's cursor), at most `limit`."""
     query = select(accounts).order_by(accounts.c.subsidiary, accounts.c.name)
     if subsidiary:
         get_subsidiary(conn, subsidiary)
         query = query.where(accounts.c.subsidiary == subsidiary)
+    if codes is not None:
+        query = query.where(accounts.c.subsidiary.in_(sorted(codes)))
+    if after is not None:
+        last = conn.execute(select(accounts.c.subsidiary, accounts.c.name).where(accounts.c.id == after)).first()
+        if last is None:
+            raise Invalid(f"cursor {after} is not an account id; pass the `next` of the previous page")
+        query = query.where(tuple_(accounts.c.subsidiary, accounts.c.name) > tuple_(*last))
+    if limit is not None:
+        query = query.limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 

@@ -1,7 +1,8 @@
 """ledger-service: the command line.
 
 Every command reads the database from LEDGER_DATABASE_URL (default sqlite:///ledger.db in the working
-directory). Errors print one line naming what is wrong and exit 1 (2 for usage errors).
+directory). Errors print one line naming what is wrong and exit 1 when the ledger refuses the input, 2 for
+usage, configuration and database problems (cli/boundary.py).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from ledger_service.auth.cli import print_local_admin, tokens_app
 from ledger_service.balances import integrity
 from ledger_service.chart import service as chart
 from ledger_service.chart.model import Subsidiary
+from ledger_service.cli.boundary import LedgerGroup, check_schema
 from ledger_service.cli.common import FormatOpt, engine as _engine, fail as _fail
+from ledger_service.cli.config import config_app
 from ledger_service.cli.output import Format, console, emit, errors
 from ledger_service.cli.balances import balances, trial_balance_cmd
 from ledger_service.cli.exceptions import exceptions_app
@@ -25,27 +29,49 @@ from ledger_service.cli.subsidiaries import subsidiaries_app
 from ledger_service.errors import LedgerError
 from ledger_service.journal.manual import parse_manual_journal
 from ledger_service.journal.service import entry_view, post as post_entry
-from ledger_service.settings import Settings
-from ledger_service.store.engine import make_engine, write_transaction
-from ledger_service.store.migrate import upgrade
+from ledger_service.settings import Settings, set_cli_flags
+from ledger_service.store.engine import make_engine, masked_url, write_transaction
+from ledger_service.store.migrate import create_database_if_missing, upgrade
 
-app = typer.Typer(help="Amazon FBA to ERP double-entry ledger.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(help="Amazon FBA to ERP double-entry ledger.", no_args_is_help=True, pretty_exceptions_enable=False,
+                  cls=LedgerGroup)  # configuration and database problems: one line, exit 2 (cli/boundary.py)
 app.add_typer(subsidiaries_app, name="subsidiaries")
+app.add_typer(config_app, name="config")
+app.add_typer(tokens_app, name="token")
+
+
+@app.callback()
+def _global_options(ctx: typer.Context, config_dir: Annotated[Optional[Path], typer.Option(
+        "--config-dir", help="folder holding ledger.toml (default: LEDGER_CONFIG_DIR, else ./ledger-config if it "
+                             "exists)", show_default=False)] = None) -> None:
+    set_cli_flags({"config_dir": config_dir})  # for every Settings.from_env() of this command
+    check_schema(ctx)  # a stale or missing schema: one line, exit 2, before the command reads anything
+
+
+def main() -> None:
+    """The `ledger-service` script ([project.scripts]); `app` stays importable for tests (CliRunner)."""
+    app(prog_name="ledger-service")
 
 
 @app.command()
-def init(accounts_dir: Annotated[Optional[Path], typer.Option(help="chart of accounts folder")] = None) -> None:
+def init(accounts_dir: Annotated[Optional[Path], typer.Option(
+             help="chart of accounts folder (default: LEDGER_ACCOUNTS_DIR, else the package's)")] = None,
+         create_database: Annotated[bool, typer.Option(
+             "--create-database", help="create the PostgreSQL database (or the SQLite file's folder) if missing")
+         ] = False) -> None:
     """Create or migrate the database and load the chart of accounts from accounts/."""
-    settings = Settings.from_env()
+    settings = Settings.from_env(accounts_dir=accounts_dir)
+    created = create_database_if_missing(settings.database_url) if create_database else False
     try:
         upgrade(settings.database_url)
         engine = make_engine(settings.database_url)
         with write_transaction(engine) as conn:
-            result = chart.load_accounts_dir(conn, accounts_dir or settings.accounts_dir)
+            result = chart.load_accounts_dir(conn, settings.accounts_dir)
     except LedgerError as exc:
         _fail(exc)
-    console.print(f"database ready at {settings.database_url}; subsidiaries created: "
-                  f"{', '.join(result['subsidiaries_created']) or 'none'}; accounts added: {result['accounts_added']}")
+    console.print(f"database {'created and ' if created else ''}ready at {masked_url(settings.database_url)}; "
+                  f"subsidiaries created: {', '.join(result['subsidiaries_created']) or 'none'}; "
+                  f"accounts added: {result['accounts_added']}")
 
 
 @app.command()
@@ -82,6 +108,7 @@ def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon file
         reconcile_settlements(code, fmt=Format.table)
         report_gross_to_net(code, fmt=Format.table)
     console.print("now run `ledger-service serve` and open http://127.0.0.1:8000/docs")
+    print_local_admin()
 
 
 def _demo_subsidiary(code: str, name: str, currency: str, config) -> None:
@@ -93,13 +120,23 @@ def _demo_subsidiary(code: str, name: str, currency: str, config) -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the REST API (OpenAPI at /docs)."""
+def serve(host: Annotated[Optional[str], typer.Option(help="default: LEDGER_HOST, else 127.0.0.1")] = None,
+          port: Annotated[Optional[int], typer.Option(help="default: LEDGER_PORT, else 8000")] = None) -> None:
+    """Serve the REST API (OpenAPI at /docs; /health and /ready for probes)."""
+    import logging
+
     import uvicorn
 
     from ledger_service.api.app import create_app
+    from ledger_service.logs import configure_logging
 
-    uvicorn.run(create_app(), host=host, port=port)
+    settings = Settings.from_env(host=host, port=port)
+    configure_logging(settings)
+    logging.getLogger("ledger_service").info("serving on http://%s:%s, database %s", settings.host, settings.port,
+                                             masked_url(settings.database_url))
+    # log_config=None: uvicorn keeps the handlers configure_logging set, so its lines share the format
+    uvicorn.run(create_app(), host=settings.host, port=settings.port, log_config=None,
+                log_level=settings.log_level.lower())
 
 
 @app.command()
@@ -161,4 +198,4 @@ app.add_typer(report_app, name="report")
 app.add_typer(exceptions_app, name="exceptions")
 
 if __name__ == "__main__":
-    app()
+    main()

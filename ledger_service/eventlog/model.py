@@ -5,6 +5,10 @@ its raw payload verbatim and where it came from. Its idempotency key is unique p
 again is a no-op, but the same key with different content is a conflict (never a silent no-op), decided by
 `input_hash`, a sha256 over the fact's content.
 
+Who wrote an event through the API is its `actor` (`token:NAME`), set by the writer for a whole batch: it is not
+part of the fact, so the input hash leaves it out (the same fact sent by two tokens is still one fact), but the
+chain hash covers it when it is set, so the log says unalterably who did what.
+
 Each subsidiary has its own hash chain (so subsidiaries never wait on each other): an event's hash is
 sha256(previous hash + canonical JSON of the event and the entries it posted). `verify` recomputes it from the
 stored rows, so any change made behind the triggers' back is found and named.
@@ -120,6 +124,8 @@ def event_record(event_row: dict) -> dict:
     event = {k: _norm(event_row[k]) for k in EVENT_FIELDS}
     if event_row.get("payload") is not None:  # only events that have one: older chains keep their hashes
         event["payload"] = event_row["payload"]
+    if event_row.get("actor") is not None:  # who wrote it (API writes): likewise only when set (migration 0005)
+        event["actor"] = event_row["actor"]
     return event
 
 

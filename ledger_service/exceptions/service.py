@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, select
 
+from ledger_service.chart.service import get_subsidiary
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json
 from ledger_service.journal.model import EntryDraft, money_posting
 from ledger_service.journal.service import live_entries
@@ -45,7 +46,8 @@ def _suspense_postings(conn: Connection, subsidiary: str) -> list[dict]:
         amount = -from_minor(r["amount"], currency_exponent(r["currency"]))  # as Amazon signed it
         dims = json.loads(r["dimensions"] or "{}")
         rows.append({
-            "event_id": r["event_id"], "amazon_type": dims.get("amazon_type"), "amount": amount,
+            "event_id": r["event_id"], "posting_id": r["posting_id"], "amazon_type": dims.get("amazon_type"),
+            "amount": amount,
             "currency": r["currency"], "date": r["effective_date"], "settlement_id": r["settlement_id"],
             "order_id": r["order_id"], "marketplace": r["marketplace"], "sku": r["sku"],
             "source": {"system": r["source_system"], "document": r["source_document"], "line": r["source_line"],
@@ -62,6 +64,7 @@ def reclass_key(event_id: int, posting_id: int) -> str:
 
 
 def exceptions(conn: Connection, subsidiary: str, include_closed: bool = False) -> list[dict]:
+    get_subsidiary(conn, subsidiary)  # an unknown code is named (404), not answered with an empty queue
     rows = [r for r in _suspense_postings(conn, subsidiary) if include_closed or r["status"] == "open"]
     return [{k: v for k, v in r.items() if k != "key"} | {"amount": fmt(r["amount"]), "date": r["date"].isoformat()}
             for r in rows]

@@ -84,7 +84,7 @@ def settled_by_flat_file(known: list[KnownSettlement]) -> set[str]:
 
 
 def void(conn: Connection, subsidiary: str, settlement_ids: set[str], reason: str, *,
-         pending_only: bool, finances_only: bool = True) -> int:
+         pending_only: bool, finances_only: bool = True, actor: str | None = None) -> int:
     """Reverse the unreversed entries tagged with these settlement ids (from Finances sources, by default)."""
     if not settlement_ids:
         return 0
@@ -109,5 +109,5 @@ def void(conn: Connection, subsidiary: str, settlement_ids: set[str], reason: st
                            source=Source(system="ledger", document=reason))
         items.append((event, [reversal_of(original, original.date, reason, entry_id)]))
     for start in range(0, len(items), BATCH):
-        post_batch(conn, items[start : start + BATCH])
+        post_batch(conn, items[start : start + BATCH], actor)
     return len(items)

@@ -55,26 +55,30 @@ class IngestReport:
         return {k: v for k, v in self.__dict__.items() if k != "analyzed_at"}
 
 
-def ingest_file(engine: Engine, path: Path, subsidiary: str, settings: Settings | None = None, **kwargs) -> IngestReport:
+def ingest_file(engine: Engine, path: Path, subsidiary: str, settings: Settings | None = None, *,
+                actor: str | None = None, **kwargs) -> IngestReport:
     """Ingest a file from disk; settlement flat files are streamed (memory flat in file size)."""
     streamed = open_settlement_file(path)  # group kwargs only concern Finances pages
     if streamed is None:
-        return ingest_bytes(engine, path.read_bytes(), path.name, subsidiary, settings, **kwargs)
-    report = _ingest(engine, streamed.document, streamed.format, streamed.records(), subsidiary, settings)
+        return ingest_bytes(engine, path.read_bytes(), path.name, subsidiary, settings, actor=actor, **kwargs)
+    report = _ingest(engine, streamed.document, streamed.format, streamed.records(), subsidiary, settings, actor)
     report.rows, report.warnings = streamed.rows, list(streamed.warnings)
     return report
 
 
-def ingest_bytes(engine: Engine, data: bytes, document: str, subsidiary: str, settings: Settings | None = None,
-                 **kwargs) -> IngestReport:
+def ingest_bytes(engine: Engine, data: bytes, document: str, subsidiary: str, settings: Settings | None = None, *,
+                 actor: str | None = None, **kwargs) -> IngestReport:
+    """Ingest a document held in memory; `actor` (who ingests: `token:NAME` through the API) goes on every event
+    it writes, the voids its precedence posts included."""
     parsed = parse_document(data, document, **kwargs)  # ParseError: nothing is posted
-    report = _ingest(engine, document, parsed.format, (*parsed.settlements, *parsed.amounts), subsidiary, settings)
+    report = _ingest(engine, document, parsed.format, (*parsed.settlements, *parsed.amounts), subsidiary, settings,
+                     actor)
     report.rows, report.warnings = parsed.rows, list(parsed.warnings)
     return report
 
 
 def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[SettlementSummary | AmazonAmount],
-            subsidiary: str, settings: Settings | None) -> IngestReport:
+            subsidiary: str, settings: Settings | None, actor: str | None = None) -> IngestReport:
     """Post records in batches inside ONE transaction: a bad record anywhere rolls the whole document back."""
     settings = settings or Settings.from_env()
     report = IngestReport(document, fmt)
@@ -90,13 +94,13 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
                 for posted in planner.plan(records):
                     items.append((posted.event, list(posted.entries), posted.suspense))
                     if len(items) >= BATCH:
-                        _post(conn, writer, items, report)
+                        _post(conn, writer, items, report, actor)
                         items = []
-                _post(conn, writer, items, report)
+                _post(conn, writer, items, report, actor)
         except Conflict as exc:
             raise _settlement_conflict(exc, document) from None
         report.settlements, report.superseded = planner.settlements, planner.superseded
-        report.voided += _apply_precedence(conn, subsidiary, document, fmt, planner.final_ids)
+        report.voided += _apply_precedence(conn, subsidiary, document, fmt, planner.final_ids, actor)
     return report
 
 
@@ -137,13 +141,13 @@ class _Writer:
                 self.pool.shutdown()
 
 
-def _post(conn: Connection, writer: _Writer, items: list, report: IngestReport) -> None:
+def _post(conn: Connection, writer: _Writer, items: list, report: IngestReport, actor: str | None) -> None:
     writer.wait()  # the chain heads and known keys this batch reads are the ones the previous write left
     if report.events >= ANALYZE_FROM and report.events >= 4 * report.analyzed_at:
         # The tables have grown fourfold inside this transaction: refresh the planner's view (see bulk.py).
         refresh_statistics(conn, (events, entries, postings))
         report.analyzed_at = report.events
-    prepared = prepare_batch(conn, [(event, entries) for event, entries, _ in items])
+    prepared = prepare_batch(conn, [(event, entries) for event, entries, _ in items], actor)
     writer.submit(prepared)
     for (_, _, suspense), result in zip(items, prepared.results):
         if result.duplicate:
@@ -165,7 +169,8 @@ def _settlement_conflict(exc: Conflict, document: str) -> Conflict:
                     f"again must be the same). Detail: {exc.message}", idempotency_key=key)
 
 
-def _apply_precedence(conn: Connection, subsidiary: str, document: str, fmt: str, final_ids: set[str]) -> int:
+def _apply_precedence(conn: Connection, subsidiary: str, document: str, fmt: str, final_ids: set[str],
+                      actor: str | None = None) -> int:
     """After a document posts: final data voids the provisional; a flat file voids all Finances data of its settlement."""
     known = precedence.known_settlements(conn, subsidiary)
     voided = 0
@@ -175,5 +180,5 @@ def _apply_precedence(conn: Connection, subsidiary: str, document: str, fmt: str
         ids = precedence.linked_ids(known, this) if this else {sid}
         reason = (f"superseded by settlement {sid} ({document})" if flat
                   else f"provisional data superseded by final group {sid} ({document})")
-        voided += precedence.void(conn, subsidiary, ids, reason, pending_only=not flat)
+        voided += precedence.void(conn, subsidiary, ids, reason, pending_only=not flat, actor=actor)
     return voided

@@ -25,13 +25,13 @@ def live_entries():
     return and_(entries.c.reverses_entry_id.is_(None), entries.c.id.not_in(reversed_ids))
 
 
-def post(engine: Engine, event: EventDraft, drafts: list[EntryDraft]) -> PostResult:
+def post(engine: Engine, event: EventDraft, drafts: list[EntryDraft], actor: str | None = None) -> PostResult:
     with write_transaction(engine) as conn:
-        return post_batch(conn, [(event, drafts)])[0]
+        return post_batch(conn, [(event, drafts)], actor)[0]
 
 
 def reverse(engine: Engine, entry_id: int, reason: str, on: date | None = None,
-            idempotency_key: str | None = None) -> PostResult:
+            idempotency_key: str | None = None, actor: str | None = None) -> PostResult:
     """Post the reversing entry of `entry_id` as its own event, linked to the original, with a reason."""
     if not reason or not reason.strip():
         raise Invalid("a reversal needs a reason")
@@ -48,7 +48,7 @@ def reverse(engine: Engine, entry_id: int, reason: str, on: date | None = None,
             raw=canonical_json(payload),
             source=Source(system="ledger", document=f"entry {entry_id}"),
         )
-        return post_batch(conn, [(event, [reversal_of(original, on, reason, entry_id)])])[0]
+        return post_batch(conn, [(event, [reversal_of(original, on, reason, entry_id)])], actor)[0]
 
 
 def load_entry(conn: Connection, entry_id: int) -> EntryDraft:
@@ -70,6 +70,14 @@ def load_entry(conn: Connection, entry_id: int) -> EntryDraft:
         ))
     return EntryDraft(row["subsidiary"], row["effective_date"], row["currency"], row["description"],
                       tuple(result), Decimal(row["rate"]), row["state"], row["reverses_entry_id"], row["reason"])
+
+
+def entry_subsidiary(conn: Connection, entry_id: int) -> str:
+    """The subsidiary an entry belongs to (404 when there is no such entry): what a scope check asks first."""
+    code = conn.execute(select(entries.c.subsidiary).where(entries.c.id == entry_id)).scalar()
+    if code is None:
+        raise NotFound(f"entry {entry_id} does not exist")
+    return code
 
 
 def _entry_header(conn: Connection, entry_id: int):

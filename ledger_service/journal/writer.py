@@ -38,7 +38,7 @@ CHUNK = 500  # keys per IN (...) query
 BALANCE_KEYS = ("subsidiary", "account_id", "commodity", "weight_currency", "state", "day")
 EVENT_COLUMNS = ("subsidiary", "seq", "kind", "occurred_at", "recorded_at", "idempotency_key", "input_hash",
                  "source_system", "source_document", "source_sha256", "source_line", "source_page", "raw", "payload",
-                 "prev_hash", "hash")
+                 "actor", "prev_hash", "hash")
 ENTRY_COLUMNS = ("subsidiary", "effective_date", "currency", "rate", "description", "state", "reverses_entry_id",
                  "reason")
 POSTING_COLUMNS = ("account_id", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
@@ -62,13 +62,18 @@ class PreparedBatch:
     heads: tuple[tuple[str, int, str], ...] = ()  # (subsidiary, seq, hash) after the batch
 
 
-def post_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[EntryDraft]]]) -> list[PostResult]:
+def post_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[EntryDraft]]],
+               actor: str | None = None) -> list[PostResult]:
     """Post a batch inside the caller's transaction (see store.engine.write_transaction)."""
-    return write_batch(conn, prepare_batch(conn, items))
+    return write_batch(conn, prepare_batch(conn, items, actor))
 
 
-def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[EntryDraft]]]) -> PreparedBatch:
-    """Everything up to the writes: reads the chain heads and known keys, balances, allocates ids, hashes."""
+def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[EntryDraft]]],
+                  actor: str | None = None) -> PreparedBatch:
+    """Everything up to the writes: reads the chain heads and known keys, balances, allocates ids, hashes.
+
+    `actor` is who writes the batch (`token:NAME` through the API, None from the CLI), stored on each new event
+    and covered by its chain hash; an event already in the log keeps the actor it was first written by."""
     if not items:
         return PreparedBatch([])
     subs = sorted({event.subsidiary for event, _ in items})
@@ -112,7 +117,7 @@ def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[E
         sub = event.subsidiary
         ctx = context[sub]
         seq, prev = heads[sub]
-        erow = _event_row(event, seq + 1, recorded_at, seen[(sub, event.idempotency_key)][1])
+        erow = _event_row(event, seq + 1, recorded_at, seen[(sub, event.idempotency_key)][1], actor)
         chain_entries, ids = [], []
         for d in drafts:
             entry_id = next(entry_ids)
@@ -258,7 +263,7 @@ def _ensure_commodities(conn: Connection, drafts: list[EntryDraft]) -> None:
             ensure_commodity(conn, code, kind)
 
 
-def _event_row(event: EventDraft, seq: int, recorded_at, input_hash: str) -> dict:
+def _event_row(event: EventDraft, seq: int, recorded_at, input_hash: str, actor: str | None) -> dict:
     return {
         "subsidiary": event.subsidiary,
         "seq": seq,
@@ -275,6 +280,7 @@ def _event_row(event: EventDraft, seq: int, recorded_at, input_hash: str) -> dic
         "source_page": event.source.page or None,
         "raw": event.raw,
         "payload": None if event.payload is None else canonical_json(event.payload),
+        "actor": actor or None,  # "" is no actor: one stored form, and the chain hash leaves it out as for None
     }
 
 

@@ -6,7 +6,7 @@ distributed by subsidiary (Citus). Amounts are integers of the commodity's minor
 is exact on both engines.
 
 Immutable: events, entries, postings (triggers refuse UPDATE and DELETE). Projections, rebuilt from those:
-balances, chain_heads. Configuration: subsidiaries, accounts, commodities (append-only).
+balances, chain_heads. Configuration: subsidiaries, accounts, commodities (append-only), api_tokens.
 
 The ForeignKeys of events, entries and postings are foreign keys on SQLite; on PostgreSQL, migration 0004
 enforces them once per INSERT statement over the inserted rows (same refusal, a fraction of the cost of a
@@ -78,6 +78,7 @@ events = Table(
     Column("source_page", String(200)),
     Column("raw", Text, nullable=False),  # the source row or payload, verbatim
     Column("payload", Text),  # the parsed record as canonical JSON (what posting rules and reports read)
+    Column("actor", String(200)),  # who wrote it through the API (`token:NAME`); NULL from the CLI (migration 0005)
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     UniqueConstraint("subsidiary", "idempotency_key", name="uq_events_idempotency"),
@@ -146,6 +147,22 @@ chain_heads = Table(
     Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+# API bearer tokens (migration 0005): configuration, not journal. Only the secret's sha256 is kept; a token is
+# revoked by setting revoked_at, never deleted, and its name is never reused, because events name it as their actor.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("role", String(16), nullable=False),  # viewer | poster | controller | admin
+    Column("subsidiaries", Text),  # JSON list of codes; NULL: every subsidiary
+    Column("created_at", DateTime, nullable=False),  # naive UTC
+    Column("revoked_at", DateTime),
+    UniqueConstraint("name", name="uq_api_tokens_name"),
+    UniqueConstraint("secret_sha256", name="uq_api_tokens_secret"),
 )
 
 IMMUTABLE_TABLES = ("events", "entries", "postings")

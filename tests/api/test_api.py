@@ -1,9 +1,9 @@
-"""The REST face against a real database: the issue's example, errors as JSON, the OpenAPI route list."""
+"""The REST face against a real database (as an admin): the issue's example, errors as JSON, the OpenAPI route
+list. Lists answer in the page envelope {"items": [...], "next": cursor}."""
 
 import pytest
-from fastapi.testclient import TestClient
 
-from ledger_service.api.app import create_app
+from tests.support.api import api_client
 
 EXAMPLE = {"subsidiary": "US", "date": "2026-10-31", "currency": "USD",
            "description": "Accrue October storage fees", "idempotency_key": "manual-2026-10-storage",
@@ -13,7 +13,7 @@ EXAMPLE = {"subsidiary": "US", "date": "2026-10-31", "currency": "USD",
 
 @pytest.fixture
 def client(engine):
-    with TestClient(create_app(engine), raise_server_exceptions=False) as c:
+    with api_client(engine, "admin") as c:
         yield c
 
 
@@ -69,9 +69,9 @@ def test_errors_are_json_a_person_can_act_on(client):
 
 def test_health_subsidiaries_accounts_and_openapi(client):
     assert client.get("/health").json()["status"] == "ok"
-    subs = client.get("/subsidiaries").json()
+    subs = client.get("/subsidiaries").json()["items"]
     assert [(s["code"], s["functional_currency"]) for s in subs] == [("UK", "GBP"), ("US", "USD")]
-    names = {a["name"] for a in client.get("/accounts", params={"subsidiary": "US"}).json()}
+    names = {a["name"] for a in client.get("/accounts", params={"subsidiary": "US", "limit": 1000}).json()["items"]}
     assert {"Assets:Amazon:Clearing", "Expenses:Amazon:Fees:Storage", "Liabilities:Accrued"} <= names
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/health", "/subsidiaries", "/accounts", "/balances", "/trial-balance", "/journal-entries/{entry_id}",
@@ -86,11 +86,11 @@ def test_ingest_upload_settlements_and_reports(client):
         r = client.post("/ingest", data={"subsidiary": "US"}, files={"file": (SAMPLE.name, f, "text/plain")})
     assert r.status_code == 201, r.text
     assert (r.json()["events"], r.json()["suspense"]) == (12, 0)  # 11 Amazon transactions + the summary
-    [s] = client.get("/settlements", params={"subsidiary": "US"}).json()
+    [s] = client.get("/settlements", params={"subsidiary": "US"}).json()["items"]
     assert (s["settlement_id"], s["status"], s["deposit"]) == ("28471003921", "reconciled", "582.89")
     assert client.get("/settlements/28471003921", params={"subsidiary": "US"}).json()["suspense_rows"] == []
     assert client.get("/settlements/1", params={"subsidiary": "US"}).status_code == 404
-    assert client.get("/exceptions", params={"subsidiary": "US"}).json() == []
+    assert client.get("/exceptions", params={"subsidiary": "US"}).json() == {"items": [], "next": None}
     g2n = client.get("/reports/gross-to-net", params={"subsidiary": "US", "from": "2026-06-01", "to": "2026-07-31"})
     assert g2n.json()["currencies"][0]["net_proceeds"] == "582.89"
     bad = client.post("/ingest", data={"subsidiary": "US"}, files={"file": ("bad.txt", b"hello\tworld\n", "text/plain")})
@@ -107,3 +107,32 @@ def test_ingest_upload_of_an_open_group_page_posts_pending(client):
     rows = client.get("/balances", params={"subsidiary": "US", "account": "Income"}).json()
     assert [(b["account"], b["balance"], b["pending"]) for b in rows] == [
         ("Income:Amazon:Sales:Principal", "0.00", "-129.99")]
+
+
+def test_unknown_paths_wrong_methods_and_unreadable_bodies_answer_json(client):
+    r = client.get("/no-such-thing")
+    assert (r.status_code, r.json()["error"]) == (404, "not_found") and set(r.json()) == {"error", "message"}
+    r = client.delete("/subsidiaries")
+    assert (r.status_code, r.json()["error"], r.headers["allow"]) == (405, "method_not_allowed", "GET")
+    r = client.post("/journal-entries", content=b"\xff\xfe{", headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()["error"]) == (422, "invalid")
+    r = client.get("/events", params={"subsidiary": "US\x00"})
+    assert (r.status_code, r.json()["error"]) == (422, "invalid") and "control character" in r.json()["message"]
+    r = client.get(f"/journal-entries/{2**64}")
+    assert (r.status_code, r.json()["error"]) == (422, "invalid")
+
+
+def test_every_operation_declares_its_answers(client):
+    """Each operation names a response model for success and the Error model for each error it can answer."""
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        if path in ("/health", "/ready"):
+            continue
+        for method, op in operations.items():
+            ok = [code for code in op["responses"] if code.startswith("2")]
+            assert ok and all("$ref" in str(op["responses"][c]["content"]) for c in ok), (method, path)
+            for code in ("401", "403", "503"):
+                assert op["responses"][code]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/Error"}, (method, path, code)
+            if op.get("parameters") or op.get("requestBody"):
+                assert "422" in op["responses"], (method, path)
