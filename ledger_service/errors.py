@@ -59,3 +59,10 @@ class Forbidden(LedgerError):
 
     status_code = 403
     kind = "forbidden"
+
+
+class Unavailable(LedgerError):
+    """The database could not be reached or could not take the work; nothing was written. Retry later."""
+
+    status_code = 503
+    kind = "unavailable"

@@ -86,6 +86,18 @@ def _port(name: str, raw: Any) -> int:
     return port
 
 
+def _whole(low: int, high: int) -> Callable[[str, Any], int]:
+    def parse(name: str, raw: Any) -> int:
+        try:
+            value = int(str(raw).strip()) if not isinstance(raw, bool) else low - 1
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+        return value
+    return parse
+
+
 def _choice(options: tuple[str, ...], upper: bool) -> Callable[[str, Any], str]:
     def parse(name: str, raw: Any) -> str:
         value = _text(name, raw)
@@ -111,6 +123,12 @@ SPECS: tuple[Spec, ...] = (
          "text, or json (one JSON object per line: time, level, logger, message)"),
     Spec("default_subsidiary", "LEDGER_DEFAULT_SUBSIDIARY", None, _text,
          "subsidiary for per-subsidiary commands when -s is not given (none: -s is required)"),
+    Spec("max_upload_bytes", "LEDGER_MAX_UPLOAD_BYTES", 512 << 20, _whole(1, 1 << 40),
+         "largest upload POST /ingest takes, in bytes (413 beyond)"),
+    Spec("sqlite_lock_timeout", "LEDGER_SQLITE_LOCK_TIMEOUT", 60, _whole(0, 86400),
+         "seconds a SQLite writer waits for another's lock before giving up with a message"),
+    Spec("ingest_workers", "LEDGER_INGEST_WORKERS", 2, _whole(1, 64),
+         "processes the API ingests uploads in (off the server's own process, so that it keeps answering)"),
 )
 SPEC = {s.name: s for s in SPECS}
 
@@ -125,6 +143,9 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     default_subsidiary: str | None = None
+    max_upload_bytes: int = 512 << 20
+    sqlite_lock_timeout: int = 60
+    ingest_workers: int = 2
     sources: Mapping[str, Source] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod

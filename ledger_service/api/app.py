@@ -7,6 +7,8 @@ their scripts and styles from the installed package (fastapi-offline), so they w
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,11 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger_service import __version__
-from ledger_service.api.guard import RefuseControlCharacters
+from ledger_service.api.guard import GuardBodies, RefuseControlCharacters
 from ledger_service.auth.api import router as tokens_router
 from ledger_service.balances.api import router as balances_router
 from ledger_service.chart.api import router as chart_router
 from ledger_service.errors import LedgerError
+from ledger_service.ingest.worker import warm
 from ledger_service.eventlog.api import router as events_router
 from ledger_service.journal.api import router as journal_router
 from ledger_service.settings import Settings
@@ -57,7 +60,16 @@ def is_open(path: str) -> bool:
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
+    settings = Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # The ingest workers' start forks this process: at startup, not in the middle of the first upload.
+        threading.Thread(target=warm, args=(settings.ingest_workers,), daemon=True).start()
+        yield
+
     app = FastAPIOffline(
+        lifespan=lifespan,
         title="ledger-service",
         version=__version__,
         description=DESCRIPTION,
@@ -65,7 +77,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         # the token survives a reload of /docs; no call to Swagger's online validator (offline, and private)
         swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
-    app.state.engine = engine or make_engine(Settings.from_env().database_url)
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.add_middleware(GuardBodies, max_bytes=settings.max_upload_bytes, is_open=is_open)
     app.add_middleware(RefuseControlCharacters)
 
     @app.exception_handler(LedgerError)

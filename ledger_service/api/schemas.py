@@ -76,6 +76,7 @@ _DESCRIPTIONS = {
     404: "what the path or a parameter names does not exist",
     409: "the request contradicts what the ledger holds (an idempotency key with other content, a double "
          "reversal, a name in use)",
+    413: "the request body is larger than LEDGER_MAX_UPLOAD_BYTES",
     422: "the request is malformed or cannot be posted as it is (unbalanced entry, unknown account, bad file)",
     503: "the database cannot be reached; nothing was written",
 }

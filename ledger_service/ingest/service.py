@@ -56,11 +56,13 @@ class IngestReport:
 
 
 def ingest_file(engine: Engine, path: Path, subsidiary: str, settings: Settings | None = None, *,
-                actor: str | None = None, **kwargs) -> IngestReport:
-    """Ingest a file from disk; settlement flat files are streamed (memory flat in file size)."""
-    streamed = open_settlement_file(path)  # group kwargs only concern Finances pages
+                actor: str | None = None, document: str | None = None, **kwargs) -> IngestReport:
+    """Ingest a file from disk; settlement flat files are streamed (memory flat in file size). `document` names
+    it in the log and in errors (an upload's own name, not the temporary file it was spooled to)."""
+    streamed = open_settlement_file(path, document)  # group kwargs only concern Finances pages
     if streamed is None:
-        return ingest_bytes(engine, path.read_bytes(), path.name, subsidiary, settings, actor=actor, **kwargs)
+        return ingest_bytes(engine, path.read_bytes(), document or path.name, subsidiary, settings, actor=actor,
+                            **kwargs)
     report = _ingest(engine, streamed.document, streamed.format, streamed.records(), subsidiary, settings, actor)
     report.rows, report.warnings = streamed.rows, list(streamed.warnings)
     return report

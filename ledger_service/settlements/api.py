@@ -3,7 +3,10 @@
 Settlements and exceptions are computed per subsidiary as a whole (the reconciliation needs every movement), so
 their pages are cut from that result by key; the cursor still makes pages stable while rows are added."""
 
+import shutil
+import tempfile
 from datetime import date
+from pathlib import Path
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
@@ -11,14 +14,13 @@ from ledger_service.api.deps import ConnDep, EngineDep
 from ledger_service.api.pagination import AfterId, Limit, page
 from ledger_service.api.schemas import AUTHENTICATED, CODE_PATTERN, TEXT_PATTERN, errors
 from ledger_service.auth.deps import Poster, Viewer
-from ledger_service.errors import Invalid
 from ledger_service.exceptions.service import exceptions
-from ledger_service.ingest.service import ingest_bytes
+from ledger_service.ingest.worker import ingest_in_worker
 from ledger_service.reports.gross_to_net import gross_to_net
 from ledger_service.settlements.reconcile import settlement, settlements
 from ledger_service.settlements.schemas import (ExceptionPage, GrossToNet, IngestReport, SettlementDetail,
                                                 SettlementPage)
-from ledger_service.sources.model import ParseError
+from ledger_service.settings import Settings
 
 router = APIRouter(tags=["settlements"], responses=errors(*AUTHENTICATED, 404))
 
@@ -58,18 +60,23 @@ def report_gross_to_net(conn: ConnDep, caller: Viewer, subsidiary: str,
     return gross_to_net(conn, caller.check(subsidiary), from_, to, settlement_id, marketplace)
 
 
-@router.post("/ingest", status_code=201, response_model=IngestReport, responses=errors(409))
-async def ingest(engine: EngineDep, caller: Poster,
-                 subsidiary: str = Form(..., pattern=CODE_PATTERN, examples=["US"]), file: UploadFile = File(...),
-                 group_id: str | None = Form(None, max_length=200, pattern=TEXT_PATTERN,
-                                             description="event group of a listFinancialEvents page"),
-                 group_final: bool = Form(False, description="the group is closed (final), not open")) -> dict:
-    """Upload one Amazon document (settlement flat file or SP-API Finances JSON). Atomic: a bad row posts nothing."""
+@router.post("/ingest", status_code=201, response_model=IngestReport, responses=errors(409, 413))
+def ingest(engine: EngineDep, caller: Poster,
+           subsidiary: str = Form(..., pattern=CODE_PATTERN, examples=["US"]), file: UploadFile = File(...),
+           group_id: str | None = Form(None, max_length=200, pattern=TEXT_PATTERN,
+                                       description="event group of a listFinancialEvents page"),
+           group_final: bool = Form(False, description="the group is closed (final), not open")) -> dict:
+    """Upload one Amazon document (settlement flat file or SP-API Finances JSON). Atomic: a bad row posts nothing.
+
+    At most LEDGER_MAX_UPLOAD_BYTES (413 beyond). The upload is spooled to a temporary file and ingested from there
+    by a worker process (ingest.worker): a settlement file is streamed, never held in memory whole, and the service
+    keeps answering other requests meanwhile."""
     caller.check(subsidiary)
-    data = await file.read()
     kwargs = {"group_id": group_id, "group_final": group_final} if group_id else {}
-    try:
-        return ingest_bytes(engine, data, file.filename or "upload", subsidiary, actor=caller.actor,
-                            **kwargs).as_dict()
-    except ParseError as exc:
-        raise Invalid(str(exc)) from None
+    name = file.filename or "upload"
+    with tempfile.TemporaryDirectory(prefix="ledger-upload-") as folder:
+        path = Path(folder) / "document"
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        return ingest_in_worker(engine.url.render_as_string(hide_password=False), path, subsidiary,
+                                Settings.from_env(), actor=caller.actor, document=name, **kwargs)

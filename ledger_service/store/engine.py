@@ -58,7 +58,12 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kwargs) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
+        from ledger_service.settings import Settings
+
+        # how long a writer waits for another's lock (LEDGER_SQLITE_LOCK_TIMEOUT) before "database is locked"
+        timeout = kwargs.pop("sqlite_timeout", None)
+        timeout = Settings.from_env().sqlite_lock_timeout if timeout is None else timeout
+        engine = create_engine(url, connect_args={"timeout": timeout}, **kwargs)
         _configure_sqlite(engine)
         return engine
     if "connect_timeout" not in make_url(url).query:

@@ -8,6 +8,9 @@ source tree; alembic.ini at a checkout's root points at the same folder for `ale
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -24,6 +27,44 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalise_url(database_url).replace("%", "%%"))
     return config
+
+
+INIT_LOCK_KEY = 0x1ED9E5  # the PostgreSQL advisory lock `init` holds (an arbitrary constant of this project)
+
+
+@contextmanager
+def init_lock(database_url: str) -> Iterator[None]:
+    """Only one `init` at a time on a database: the others wait, then find it migrated and loaded.
+
+    Two inits at once would both create the same tables or subsidiaries (a UniqueViolation for one of them).
+    PostgreSQL: a session advisory lock, held on its own connection for the whole init. SQLite: an exclusive
+    flock on `<database file>.init-lock` beside it (a :memory: database has no other process to wait for)."""
+    url = make_url(normalise_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            yield
+            return
+        lock_path = Path(f"{url.database}.init-lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    engine = make_engine(database_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": INIT_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INIT_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

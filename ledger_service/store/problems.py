@@ -77,7 +77,11 @@ def _sqlite(lowered: str, text: str, url: URL) -> str:
         return (f"cannot open the SQLite database {path}: its folder must exist and be writable "
                 "(`ledger-service init --create-database` creates the folder)")
     if "database is locked" in lowered:
-        return f"the SQLite database {path} is locked by another process: retry, or use PostgreSQL for many writers"
+        from ledger_service.settings import Settings
+
+        waited = Settings.from_env().sqlite_lock_timeout
+        return (f"the SQLite database {path} is locked by another writer; waited {waited} s "
+                "(LEDGER_SQLITE_LOCK_TIMEOUT): retry, raise the timeout, or use PostgreSQL for many writers")
     if "readonly database" in lowered:
         return f"the SQLite database {path} is read-only: give the service write access to the file and its folder"
     return f"the SQLite database {path} cannot be used: {_first_line(text)}"

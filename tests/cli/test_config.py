@@ -50,6 +50,9 @@ def test_defaults_and_their_sources(here):
         "log_level": ("INFO", "default"),
         "log_format": ("text", "default"),
         "default_subsidiary": (None, "default"),
+        "max_upload_bytes": (512 << 20, "default"),
+        "sqlite_lock_timeout": (60, "default"),
+        "ingest_workers": (2, "default"),
     }
     assert rows["port"]["env"] == "LEDGER_PORT" and rows["port"]["file_key"] == "[ledger] port"
     table = runner.invoke(app, ["config", "show"])
