@@ -3,6 +3,10 @@
 `init` loads accounts/ idempotently: missing subsidiaries and accounts are added, existing ones keep their rows
 (an account's description and NetSuite id may be updated: they are configuration, not journal). A subsidiary's
 configuration (chart.config) is recorded as an event in its own chain; the latest one is in force.
+
+What postings mean depends on these rows, so their identity never changes once written (migration 0006's
+triggers, on both engines): an account's subsidiary, name and type, a subsidiary's code and functional currency,
+and every column of a commodity. Nothing here updates them; a different account is a new account.
 """
 
 from __future__ import annotations
@@ -52,14 +56,16 @@ def get_subsidiary(conn: Connection, code: str) -> Subsidiary:
     return Subsidiary(row["code"], row["name"], row["functional_currency"], row["valuation_method"])
 
 
-def ensure_commodity(conn: Connection, code: str, kind: str) -> None:
-    row = conn.execute(select(commodities.c.kind).where(commodities.c.code == code)).first()
+def ensure_commodity(conn: Connection, code: str, kind: str) -> tuple[str, int]:
+    """The commodity `code`, added if new: its (kind, exponent) as stored."""
+    row = conn.execute(select(commodities.c.kind, commodities.c.exponent).where(commodities.c.code == code)).first()
     if row is not None:
         if row.kind != kind:
             raise Conflict(f"commodity {code!r} is already a {row.kind}, cannot also be {kind}")
-        return
+        return row.kind, row.exponent
     exponent = currency_exponent(code) if kind == "currency" else 0
     conn.execute(commodities.insert().values(code=code, kind=kind, exponent=exponent))
+    return kind, exponent
 
 
 def add_subsidiary(conn: Connection, sub: Subsidiary, chart_accounts: tuple[Account, ...] = ()) -> Subsidiary:
@@ -106,6 +112,9 @@ def upsert_accounts(conn: Connection, code: str, chart_accounts: tuple[Account, 
             )
             added += 1
         elif (row.description, row.netsuite_id) != (account.description, account.netsuite_id):
+            # only these two: subsidiary, name and type are fixed once written (0006's trigger refuses them, and
+            # the chain hashes of the postings made on the account cover them), so a type changed in accounts/ is
+            # not applied to an existing account
             conn.execute(
                 accounts.update()
                 .where(accounts.c.id == row.id)
@@ -148,9 +157,11 @@ def list_accounts(conn: Connection, subsidiary: str | None = None, codes: Collec
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def account_ids(conn: Connection, subsidiary: str) -> dict[str, int]:
-    rows = conn.execute(select(accounts.c.name, accounts.c.id).where(accounts.c.subsidiary == subsidiary))
-    return {r.name: r.id for r in rows}
+def account_refs(conn: Connection, subsidiary: str) -> dict[str, tuple[int, str]]:
+    """name -> (id, type) of the subsidiary's accounts: what a posting refers to, and what its hash covers."""
+    rows = conn.execute(select(accounts.c.name, accounts.c.id, accounts.c.type)
+                        .where(accounts.c.subsidiary == subsidiary))
+    return {r.name: (r.id, r.type) for r in rows}
 
 
 def commodity_kinds(conn: Connection, codes: list[str] | None = None) -> dict[str, tuple[str, int]]:

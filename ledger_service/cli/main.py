@@ -14,16 +14,16 @@ from typing import Annotated, Optional
 import typer
 
 from ledger_service.auth.cli import print_local_admin, tokens_app
-from ledger_service.balances import integrity
 from ledger_service.chart import service as chart
 from ledger_service.chart.model import Subsidiary
 from ledger_service.cli.boundary import LedgerGroup, check_schema
 from ledger_service.cli.common import FormatOpt, engine as _engine, fail as _fail
 from ledger_service.cli.config import config_app
-from ledger_service.cli.output import Format, console, emit, errors
+from ledger_service.cli.output import Format, console, emit
 from ledger_service.cli.balances import balances, trial_balance_cmd
 from ledger_service.cli.exceptions import exceptions_app
 from ledger_service.cli.ingest import _ingest_files, ingest
+from ledger_service.cli.integrity import checkpoint, rebuild, verify
 from ledger_service.cli.reports import reconcile_app, reconcile_settlements, report_app, report_gross_to_net
 from ledger_service.cli.subsidiaries import subsidiaries_app
 from ledger_service.errors import LedgerError
@@ -31,7 +31,7 @@ from ledger_service.journal.manual import parse_manual_journal
 from ledger_service.journal.service import entry_view, post as post_entry
 from ledger_service.settings import Settings, set_cli_flags
 from ledger_service.store.engine import make_engine, masked_url, write_transaction
-from ledger_service.store.migrate import create_database_if_missing, upgrade
+from ledger_service.store.migrate import create_database_if_missing, init_lock, upgrade
 
 app = typer.Typer(help="Amazon FBA to ERP double-entry ledger.", no_args_is_help=True, pretty_exceptions_enable=False,
                   cls=LedgerGroup)  # configuration and database problems: one line, exit 2 (cli/boundary.py)
@@ -63,10 +63,12 @@ def init(accounts_dir: Annotated[Optional[Path], typer.Option(
     settings = Settings.from_env(accounts_dir=accounts_dir)
     created = create_database_if_missing(settings.database_url) if create_database else False
     try:
-        upgrade(settings.database_url)
-        engine = make_engine(settings.database_url)
-        with write_transaction(engine) as conn:
-            result = chart.load_accounts_dir(conn, settings.accounts_dir)
+        with init_lock(settings.database_url):  # a second init at the same time waits, then finds it done
+            upgrade(settings.database_url)
+            engine = make_engine(settings.database_url)
+            with write_transaction(engine) as conn:
+                result = chart.load_accounts_dir(conn, settings.accounts_dir)
+            engine.dispose()
     except LedgerError as exc:
         _fail(exc)
     console.print(f"database {'created and ' if created else ''}ready at {masked_url(settings.database_url)}; "
@@ -162,35 +164,10 @@ def post(file: Annotated[Path, typer.Argument(help="manual journal JSON", exists
              columns=["account", "commodity", "amount", "functional_amount"])
 
 
-@app.command()
-def verify(fmt: FormatOpt = Format.table) -> None:
-    """Check the hash chains, that every entry balances, and that projections equal a rebuild; exit 1 if not."""
-    with _engine().connect() as conn:
-        report = integrity.verify(conn)
-    data = {"ok": report.ok, "events": report.events, "entries": report.entries,
-            "first_broken_event": report.first_broken_event, "problems": report.problems}
-    if fmt == Format.json:
-        emit(data, fmt)
-    elif report.ok:
-        console.print(f"[green]ok[/green]: {report.events} events, {report.entries} entries; chains intact, "
-                      "every entry balanced, projections equal a rebuild")
-    else:
-        errors.print(f"[red]broken[/red]: first broken event {report.first_broken_event}", highlight=False)
-        for problem in report.problems[:20]:
-            errors.print(f"  - {problem}", highlight=False)
-    if not report.ok:
-        raise typer.Exit(1)
-
-
-@app.command()
-def rebuild() -> None:
-    """Recompute every projection (daily balances, chain heads) from the log."""
-    with write_transaction(_engine()) as conn:
-        result = integrity.rebuild(conn)
-    console.print(f"rebuilt {result['balance_rows']} daily balance rows from the log")
-
-
 app.command()(balances)
+app.command()(verify)
+app.command()(rebuild)
+app.command()(checkpoint)
 app.command("trial-balance")(trial_balance_cmd)
 app.command()(ingest)
 app.add_typer(reconcile_app, name="reconcile")

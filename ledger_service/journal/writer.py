@@ -25,10 +25,10 @@ from typing import Sequence
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger_service.chart.service import account_ids, commodity_kinds, ensure_commodity, utcnow
+from ledger_service.chart.service import account_refs, commodity_kinds, ensure_commodity, utcnow
 from ledger_service.errors import Conflict, Invalid, NotFound
-from ledger_service.eventlog.model import (ENTRY_FIELDS, POSTING_FIELDS, EventDraft, canonical_json, chain_hash,
-                                           event_record, naive_utc, posting_record)
+from ledger_service.eventlog.model import (ENTRY_FIELDS_V2, EVENT_FIELDS_V2, POSTING_FIELDS_V2, EventDraft,
+                                           canonical_json, chain_hash, event_record_v2, naive_utc, versioned_record)
 from ledger_service.journal.model import DIMENSIONS, EntryDraft, balance
 from ledger_service.money import currency_exponent, to_minor
 from ledger_service.store.bulk import allocate_ids, prepare_rows, upsert_add, write_rows
@@ -105,7 +105,7 @@ def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[E
         fresh.append((i, event, balanced))
 
     _check_reversals(conn, [d for _, _, ds in fresh for d in ds])
-    _ensure_commodities(conn, [d for _, _, ds in fresh for d in ds])
+    kinds = _ensure_commodities(conn, [d for _, _, ds in fresh for d in ds])
     if not fresh:
         return PreparedBatch(results)  # type: ignore[arg-type]  # every item was already in the log
     recorded_at = utcnow()
@@ -126,13 +126,15 @@ def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[E
             entry_tuples.append((entry_id, event_id, *e_row))
             chain_postings = []
             for p in d.postings:
-                row, record = _posting_row(d, p, ctx)
+                row, record = _posting_row(d, p, ctx, kinds)
                 posting_tuples.append((entry_id, sub, *row))
                 chain_postings.append(record)
                 flat_postings.append((sub, row[0], row[1], d.currency, d.state, d.date, row[2], row[4], row[5]))
-            chain_entries.append(_entry_record(e_row, chain_postings))
+            chain_entries.append(_entry_record(entry_id, event_id, e_row, chain_postings))
         erow["prev_hash"] = prev
-        erow["hash"] = chain_hash(prev, {"event": event_record(erow), "entries": chain_entries})
+        # the hash covers the event's id and its subsidiary's functional currency too (eventlog.model, version 2)
+        event_part = event_record_v2({**erow, "id": event_id, "functional_currency": ctx.functional_currency})
+        erow["hash"] = chain_hash(prev, versioned_record(event_part, chain_entries))
         heads[sub] = (seq + 1, erow["hash"])
         event_tuples.append((event_id, *(erow[c] for c in EVENT_COLUMNS)))
         per_event_entry_ids.append(tuple(ids))
@@ -164,22 +166,22 @@ def write_batch(conn: Connection, batch: PreparedBatch) -> list[PostResult]:
 
 
 class _SubsidiaryContext:
-    def __init__(self, code: str, functional_currency: str, account_ids: dict[str, int]):
+    def __init__(self, code: str, functional_currency: str, accounts: dict[str, tuple[int, str]]):
         self.code = code
         self.functional_currency = functional_currency
         self.functional_exponent = currency_exponent(functional_currency)
-        self.account_ids = account_ids
+        self.accounts = accounts  # name -> (id, type): the chain hash covers both
 
     @classmethod
     def load(cls, conn: Connection, code: str) -> "_SubsidiaryContext":
         row = conn.execute(select(subsidiaries.c.functional_currency).where(subsidiaries.c.code == code)).first()
         if row is None:
             raise NotFound(f"unknown subsidiary {code!r}")
-        return cls(code, row.functional_currency, account_ids(conn, code))
+        return cls(code, row.functional_currency, account_refs(conn, code))
 
-    def account_id(self, name: str) -> int:
+    def account(self, name: str) -> tuple[int, str]:
         try:
-            return self.account_ids[name]
+            return self.accounts[name]
         except KeyError:
             raise Invalid(
                 f"unknown account {name!r} in subsidiary {self.code}; add it to accounts/ and run `ledger-service init`"
@@ -245,7 +247,9 @@ def _check_reversals(conn: Connection, drafts: list[EntryDraft]) -> None:
             raise Conflict(f"entry {draft.reverses_entry_id} was already reversed by entry {by.id}")
 
 
-def _ensure_commodities(conn: Connection, drafts: list[EntryDraft]) -> None:
+def _ensure_commodities(conn: Connection, drafts: list[EntryDraft]) -> dict[str, tuple[str, int]]:
+    """Every commodity the drafts use, created if new: code -> (kind, exponent) as stored (the chain hash covers
+    them, so that a commodity changed later no longer matches the postings hashed with it)."""
     wanted: dict[str, str] = {}
     for d in drafts:
         wanted[d.currency] = "currency"
@@ -260,7 +264,8 @@ def _ensure_commodities(conn: Connection, drafts: list[EntryDraft]) -> None:
             if have[code][0] != kind:
                 raise Conflict(f"commodity {code!r} is a {have[code][0]}, it cannot be used as {kind}")
         else:
-            ensure_commodity(conn, code, kind)
+            have[code] = ensure_commodity(conn, code, kind)
+    return have
 
 
 def _event_row(event: EventDraft, seq: int, recorded_at, input_hash: str, actor: str | None) -> dict:
@@ -290,16 +295,20 @@ def _entry_row(d: EntryDraft) -> tuple:
             d.description, d.state, d.reverses_entry_id, d.reason or None)
 
 
-# _posting_row and _entry_record name these fields themselves (a dict literal per posting is the fast form)
+# _posting_row, _entry_record and prepare_batch name these fields themselves (a dict literal per posting is the
+# fast form); eventlog.model.chain_record reads them back from the stored rows
 assert DIMENSIONS == ("marketplace", "settlement_id", "order_id", "sku", "location")
-assert POSTING_FIELDS == ("account", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
-                          *DIMENSIONS, "dimensions")
-assert ENTRY_FIELDS == ("effective_date", "currency", "rate", "description", "state", "reverses_entry_id", "reason")
+assert POSTING_FIELDS_V2 == ("subsidiary", "account_id", "account", "account_type", "commodity", "commodity_kind",
+                             "commodity_exponent", "quantity", "cost_per_unit", "amount", "functional_amount",
+                             *DIMENSIONS, "dimensions", "source_line")
+assert ENTRY_FIELDS_V2 == ("id", "event_id", "subsidiary", "effective_date", "currency", "rate", "description",
+                           "state", "reverses_entry_id", "reason")
+assert set(EVENT_FIELDS_V2) == {*EVENT_COLUMNS, "id", "functional_currency"} - {"prev_hash", "hash"}
 
 
-def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> tuple[tuple, dict]:
+def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext, kinds: dict[str, tuple[str, int]]) -> tuple[tuple, dict]:
     """The posting's columns in POSTING_COLUMNS order, and what the chain hashes of it (eventlog.chain_record's
-    posting fields, built here directly: this runs for every posting ingest writes)."""
+    version 2 posting fields, built here directly: this runs for every posting ingest writes)."""
     extra = dict(p.dimensions)  # what is left after the named dimensions (DIMENSIONS) are taken out
     take = extra.pop
     marketplace, settlement_id, order_id = take("marketplace", None), take("settlement_id", None), take("order_id", None)
@@ -316,13 +325,15 @@ def _posting_row(d: EntryDraft, p, ctx: _SubsidiaryContext) -> tuple[tuple, dict
         commodity, quantity = p.commodity, to_minor(p.units, 0, "units")
     cost = None if p.cost_per_unit is None else format(p.cost_per_unit, "f")
     dimensions = _extra_json(tuple(extra.items())) if extra else None
-    row = (ctx.account_id(p.account), commodity, quantity, cost, amount, functional, marketplace, settlement_id,
+    account_id, account_type = ctx.account(p.account)
+    commodity_kind, commodity_exponent = kinds[commodity]
+    row = (account_id, commodity, quantity, cost, amount, functional, marketplace, settlement_id,
            order_id, sku, location, dimensions, p.source_line)
-    record = posting_record({"account": p.account, "commodity": commodity, "quantity": quantity,
-                             "cost_per_unit": cost, "amount": amount, "functional_amount": functional,
-                             "marketplace": marketplace, "settlement_id": settlement_id, "order_id": order_id,
-                             "sku": sku, "location": location, "dimensions": dimensions,
-                             "source_line": p.source_line})
+    record = {"subsidiary": ctx.code, "account_id": account_id, "account": p.account, "account_type": account_type,
+              "commodity": commodity, "commodity_kind": commodity_kind, "commodity_exponent": commodity_exponent,
+              "quantity": quantity, "cost_per_unit": cost, "amount": amount, "functional_amount": functional,
+              "marketplace": marketplace, "settlement_id": settlement_id, "order_id": order_id, "sku": sku,
+              "location": location, "dimensions": dimensions, "source_line": p.source_line}
     return row, record
 
 
@@ -336,10 +347,11 @@ def _extra_json(extra: tuple[tuple[str, str], ...]) -> str:
     return canonical_json(dict(extra))  # the same few (amazon_type, role) pairs on most postings
 
 
-def _entry_record(e_row: tuple, postings: list[dict]) -> dict:
-    _sub, day, currency, rate, description, state, reverses, reason = e_row
-    return {"effective_date": day.isoformat(), "currency": currency, "rate": rate, "description": description,
-            "state": state, "reverses_entry_id": reverses, "reason": reason, "postings": postings}
+def _entry_record(entry_id: int, event_id: int, e_row: tuple, postings: list[dict]) -> dict:
+    sub, day, currency, rate, description, state, reverses, reason = e_row
+    return {"id": entry_id, "event_id": event_id, "subsidiary": sub, "effective_date": day.isoformat(),
+            "currency": currency, "rate": rate, "description": description, "state": state,
+            "reverses_entry_id": reverses, "reason": reason, "postings": postings}
 
 
 def _balance_rows(rows: list[tuple]) -> list[tuple]:

@@ -6,7 +6,9 @@ distributed by subsidiary (Citus). Amounts are integers of the commodity's minor
 is exact on both engines.
 
 Immutable: events, entries, postings (triggers refuse UPDATE and DELETE). Projections, rebuilt from those:
-balances, chain_heads. Configuration: subsidiaries, accounts, commodities (append-only), api_tokens.
+balances, chain_heads. Reference data the journal points at, whose identity is fixed once written (migration
+0006): subsidiaries (code, functional currency), accounts (subsidiary, name, type; description and netsuite_id
+are configuration and may change), commodities (every column). Configuration: api_tokens.
 
 The ForeignKeys of events, entries and postings are foreign keys on SQLite; on PostgreSQL, migration 0004
 enforces them once per INSERT statement over the inserted rows (same refusal, a fraction of the cost of a
@@ -166,3 +168,28 @@ api_tokens = Table(
 )
 
 IMMUTABLE_TABLES = ("events", "entries", "postings")
+
+# The triggers the ledger's guarantees rest on, per engine, as (trigger, table): the journal is append-only (0001),
+# its references are checked per INSERT statement on PostgreSQL (0004), and what it refers to keeps its identity
+# (commodities 0004 on PostgreSQL, 0006 elsewhere). A superuser can drop or disable any of them; `verify` checks
+# that each is present (and, on PostgreSQL, enabled) and names the one that is not.
+GUARD_TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "postgresql": (
+        ("events_immutable", "events"), ("events_no_truncate", "events"), ("events_references", "events"),
+        ("entries_immutable", "entries"), ("entries_no_truncate", "entries"), ("entries_references", "entries"),
+        ("postings_immutable", "postings"), ("postings_no_truncate", "postings"),
+        ("postings_references", "postings"),
+        ("commodities_append_only", "commodities"), ("commodities_no_truncate", "commodities"),
+        ("accounts_identity", "accounts"), ("accounts_no_delete", "accounts"), ("accounts_no_truncate", "accounts"),
+        ("subsidiaries_identity", "subsidiaries"), ("subsidiaries_no_delete", "subsidiaries"),
+        ("subsidiaries_no_truncate", "subsidiaries"),
+    ),
+    "sqlite": (
+        ("events_no_update", "events"), ("events_no_delete", "events"),
+        ("entries_no_update", "entries"), ("entries_no_delete", "entries"),
+        ("postings_no_update", "postings"), ("postings_no_delete", "postings"),
+        ("commodities_no_update", "commodities"), ("commodities_no_delete", "commodities"),
+        ("accounts_identity", "accounts"), ("accounts_no_delete", "accounts"),
+        ("subsidiaries_identity", "subsidiaries"), ("subsidiaries_no_delete", "subsidiaries"),
+    ),
+}

@@ -32,7 +32,8 @@ def test_init_post_trial_balance_verify(cli, tmp_path, engine):
     broken = cli("verify")
     assert broken.exit_code == 1
     assert "first broken event 1" in broken.output
-    assert cli("rebuild").exit_code == 0
+    refused = cli("rebuild")  # a rebuild over a broken chain would launder the tamper
+    assert refused.exit_code == 1 and "event 1" in refused.output
 
 
 def test_unbalanced_entry_is_refused_with_the_imbalance(cli, tmp_path):
