@@ -28,7 +28,7 @@ from ledger_service.settings import Settings
 from ledger_service.sources.amazon import parse_document
 from ledger_service.sources.amazon.stream import open_settlement_file
 from ledger_service.sources.model import AmazonAmount, SettlementSummary
-from ledger_service.store.bulk import refresh_statistics
+from ledger_service.store.bulk import refresh_statistics, refresh_statistics_after
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import entries, events, postings
 
@@ -103,6 +103,7 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
             raise _settlement_conflict(exc, document) from None
         report.settlements, report.superseded = planner.settlements, planner.superseded
         report.voided += _apply_precedence(conn, subsidiary, document, fmt, planner.final_ids, actor)
+        refresh_statistics_after(conn, (events, entries, postings), report.events)
     return report
 
 

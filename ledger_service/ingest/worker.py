@@ -14,8 +14,10 @@ the same LedgerError (a ParseError becomes Invalid naming file:line), so the API
 from __future__ import annotations
 
 import atexit
+import importlib
 import multiprocessing
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -39,15 +41,18 @@ def ingest_in_worker(database_url: str, path: Path, subsidiary: str, settings: S
 
 
 def warm(workers: int) -> None:
-    """Start the worker processes now (the API calls this at startup, on a thread): starting one forks the server
-    process, which should not happen in the middle of the first upload."""
+    """Start every worker process now (the API calls this at startup, on a thread). A pool starts its processes
+    on demand; one starting during an upload competes for the CPU with the ingest and the server (a spawned
+    interpreter spends a second importing), and the server's answers wait. Each warm-up task lasts long enough
+    that no worker can take two, so all of them start."""
     pool = _executor(workers)
-    for future in [pool.submit(_nothing) for _ in range(workers)]:
+    for future in [pool.submit(_settle, 0.5) for _ in range(workers)]:
         future.result()
 
 
-def _nothing() -> None:
-    return None
+def _settle(seconds: float) -> None:
+    importlib.import_module("ledger_service.ingest.service")  # what an ingest needs, loaded before the first one
+    time.sleep(seconds)
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:

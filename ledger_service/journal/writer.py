@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger_service.chart.service import account_refs, commodity_kinds, ensure_commodity, utcnow
 from ledger_service.errors import Conflict, Invalid, NotFound
@@ -159,7 +159,15 @@ def write_batch(conn: Connection, batch: PreparedBatch) -> list[PostResult]:
             write_rows(conn, prepared)
     except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError) as exc:  # COPY/executemany use the driver
         raise _integrity_conflict(exc) from None
-    upsert_add(conn, balances, BALANCE_KEYS, ("quantity", "amount", "functional_amount", "postings"), batch.balances)
+    try:
+        upsert_add(conn, balances, BALANCE_KEYS, ("quantity", "amount", "functional_amount", "postings"),
+                   batch.balances)
+    except (DBAPIError, conn.dialect.loaded_dbapi.Error) as exc:  # the raw cursor raises the driver's errors
+        # SQLite: migration 0007's guard; PostgreSQL: "bigint out of range"
+        if "balance overflow" in str(exc) or "out of range" in str(exc):
+            raise Invalid("a daily balance would overflow a 64-bit integer of minor units: nothing of this batch "
+                          "was written") from None
+        raise
     for code, seq, head in batch.heads:
         conn.execute(chain_heads.update().where(chain_heads.c.subsidiary == code).values(seq=seq, hash=head))
     return batch.results

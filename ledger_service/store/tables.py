@@ -191,5 +191,6 @@ GUARD_TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("commodities_no_update", "commodities"), ("commodities_no_delete", "commodities"),
         ("accounts_identity", "accounts"), ("accounts_no_delete", "accounts"),
         ("subsidiaries_identity", "subsidiaries"), ("subsidiaries_no_delete", "subsidiaries"),
+        ("balances_integer_insert", "balances"), ("balances_integer_update", "balances"),  # migration 0007
     ),
 }
