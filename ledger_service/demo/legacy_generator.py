@@ -33,15 +33,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from ledger_service.demo.amazon_generator import CATALOG, _cents, _digits, _money  # the V2 demo's catalog and helpers
+from ledger_service.sources.amazon.settlement_legacy import HEADER_36
 
 __all__ = ["generate_legacy", "HEADER", "MONEY_COLUMNS", "SETTLEMENT_DAYS", "ID_RANGE"]
 
-HEADER = tuple("""settlement-id settlement-start-date settlement-end-date deposit-date total-amount currency
-    transaction-type order-id merchant-order-id adjustment-id shipment-id marketplace-name shipment-fee-type
-    shipment-fee-amount order-fee-type order-fee-amount fulfillment-id posted-date order-item-code
-    merchant-order-item-id merchant-adjustment-item-id sku quantity-purchased price-type price-amount
-    item-related-fee-type item-related-fee-amount misc-fee-amount other-fee-amount other-fee-reason-description
-    promotion-id promotion-type promotion-amount direct-payment-type direct-payment-amount other-amount""".split())
+HEADER = HEADER_36
 MONEY_COLUMNS = tuple(c for c in HEADER if c.endswith("-amount") and c != "total-amount")
 SETTLEMENT_DAYS = 14
 # The V2 demo draws its base id from [10e9, 89e9) and adds a few thousand: this range never meets it.

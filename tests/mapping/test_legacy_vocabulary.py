@@ -18,13 +18,7 @@ from ledger_service.mapping.legacy import GENERIC
 from ledger_service.sources.amazon import settlement_legacy
 from tests.mapping.test_mapping import ACCOUNTS, FEE_CODES_US, LEGACY, V2
 
-HEADER = ("settlement-id settlement-start-date settlement-end-date deposit-date total-amount currency "
-          "transaction-type order-id merchant-order-id adjustment-id shipment-id marketplace-name shipment-fee-type "
-          "shipment-fee-amount order-fee-type order-fee-amount fulfillment-id posted-date order-item-code "
-          "merchant-order-item-id merchant-adjustment-item-id sku quantity-purchased price-type price-amount "
-          "item-related-fee-type item-related-fee-amount misc-fee-amount other-fee-amount "
-          "other-fee-reason-description promotion-id promotion-type promotion-amount direct-payment-type "
-          "direct-payment-amount other-amount").split()
+HEADER = settlement_legacy.HEADER_36
 
 # The legacy column pair of each V2 amount type that has one (legacy files put facilitator tax among item fees).
 COLUMN = {"ItemPrice": ("price-type", "price-amount"), "ItemFees": ("item-related-fee-type", "item-related-fee-amount"),

@@ -55,6 +55,13 @@ MONEY_COLUMNS: tuple[tuple[str, str | None, str, str], ...] = (
     ("other-amount", None, "other-transaction", "Other"),
 )
 AMOUNT_NAMES = tuple(column for column, *_ in MONEY_COLUMNS)
+# The 36-column header in Amazon's order (the docstring's sources); files may carry any subset of it.
+HEADER_36 = tuple("""settlement-id settlement-start-date settlement-end-date deposit-date total-amount currency
+    transaction-type order-id merchant-order-id adjustment-id shipment-id marketplace-name shipment-fee-type
+    shipment-fee-amount order-fee-type order-fee-amount fulfillment-id posted-date order-item-code
+    merchant-order-item-id merchant-adjustment-item-id sku quantity-purchased price-type price-amount
+    item-related-fee-type item-related-fee-amount misc-fee-amount other-fee-amount other-fee-reason-description
+    promotion-id promotion-type promotion-amount direct-payment-type direct-payment-amount other-amount""".split())
 REQUIRED = ("settlement-id", "currency", "total-amount")
 
 
