@@ -6,7 +6,8 @@ it (a third of a second at times on PostgreSQL, where the writer thread adds its
 its own interpreter: the API process only spools the upload to a temporary file and waits on a future, on a thread
 of its own, and keeps answering.
 
-The pool (LEDGER_INGEST_WORKERS processes, started with `spawn` on first use) keeps one engine per database URL.
+The pool (LEDGER_INGEST_WORKERS processes, started with `spawn` when the API starts, at a lower CPU priority than
+the server) keeps one engine per database URL.
 A worker returns the report as a dict, or the error as (class name, message), which the caller raises again as
 the same LedgerError (a ParseError becomes Invalid naming file:line), so the API answers as before: 422, 409...
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import multiprocessing
+import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +26,7 @@ from pathlib import Path
 from ledger_service import errors
 from ledger_service.settings import Settings
 
+WORKER_NICENESS = 10
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 _engines: dict = {}  # in a worker: database URL -> engine
@@ -59,9 +62,18 @@ def _executor(workers: int) -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_lower_priority)
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool
+
+
+def _lower_priority() -> None:
+    """Ingest is batch work: on a busy machine the scheduler should run the server's answers first."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # not permitted here: run at the server's priority
+        pass
 
 
 def _run(database_url: str, path: str, subsidiary: str, settings: Settings, actor: str | None, document: str,
