@@ -29,6 +29,12 @@ POSTED_SLACK = timedelta(days=366)
 # A deposit follows its settlement's end within this many days.
 DEPOSIT_AFTER_END = timedelta(days=90)
 
+# Exchange rates: units of one currency per unit of another. Far outside this is a typo (or a redenomination).
+MIN_RATE = Decimal("0.000001")
+MAX_RATE = Decimal("1000000")
+# A rate stands for the days after it (weekends, holidays) for at most this long.
+RATE_FALLBACK = timedelta(days=7)
+
 # Identifiers and text, by the columns that hold them (store/tables.py).
 MAX_LENGTH = {"settlement_id": 64, "order_id": 64, "marketplace": 64, "sku": 100, "location": 64,
               "merchant_order_id": 64, "adjustment_id": 64, "shipment_id": 64, "fulfillment_id": 64,

@@ -126,3 +126,19 @@ def superuser_conn(engine):
 def pytest_sessionfinish(session, exitstatus):
     # .ci/run reads this to prove both engines ran (a skipped PostgreSQL half must fail CI).
     (REPO_ROOT / ".pytest-engines.json").write_text(json.dumps(dict(_engine_counts)))
+
+
+@pytest.fixture
+def cli(db_url, monkeypatch):
+    """The command line against the test's database: cli(*args) runs one command (typer's CliRunner)."""
+    from typer.testing import CliRunner
+
+    from ledger_service.cli.main import app
+
+    monkeypatch.setenv("LEDGER_DATABASE_URL", db_url)
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(app, list(args))
+    return run
+

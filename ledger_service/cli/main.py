@@ -22,9 +22,11 @@ from ledger_service.cli.config import config_app
 from ledger_service.cli.output import Format, console, emit
 from ledger_service.cli.balances import balances, trial_balance_cmd
 from ledger_service.cli.exceptions import exceptions_app
+from ledger_service.cli.export import export_app
 from ledger_service.cli.ingest import _ingest_files, ingest
 from ledger_service.cli.integrity import checkpoint, rebuild, verify
 from ledger_service.cli.reports import reconcile_app, reconcile_settlements, report_app, report_gross_to_net
+from ledger_service.cli.rates import rates_app
 from ledger_service.cli.subsidiaries import subsidiaries_app
 from ledger_service.errors import LedgerError
 from ledger_service.journal.manual import parse_manual_journal
@@ -173,6 +175,8 @@ app.command()(ingest)
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(report_app, name="report")
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(export_app, name="export")
+app.add_typer(rates_app, name="rates")
 
 if __name__ == "__main__":
     main()

@@ -167,6 +167,22 @@ api_tokens = Table(
     UniqueConstraint("secret_sha256", name="uq_api_tokens_secret"),
 )
 
+# Exchange rates (migration 0008): reference data, append-only in spirit. Importing a rate the table holds is a
+# no-op; a different rate for the same date and pair is refused (rates.service), never overwritten.
+rates = Table(
+    "rates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("date", Date, nullable=False),
+    Column("from_currency", String(3), nullable=False),
+    Column("to_currency", String(3), nullable=False),
+    Column("rate", String(40), nullable=False),  # units of to_currency per 1 from_currency, decimal string
+    Column("source", String(500), nullable=False),  # "ecb", or the imported file's name
+    Column("imported_at", DateTime, nullable=False),  # naive UTC
+    UniqueConstraint("date", "from_currency", "to_currency", name="uq_rates_date_pair"),
+    Index("ix_rates_pair_date", "from_currency", "to_currency", "date"),
+)
+
 IMMUTABLE_TABLES = ("events", "entries", "postings")
 
 # The triggers the ledger's guarantees rest on, per engine, as (trigger, table): the journal is append-only (0001),

@@ -60,6 +60,16 @@ def _revoke(engine, books, sub):
     return {"method": "POST", "url": f"/tokens/{name}/revoke"}
 
 
+def _rate(engine, books, sub):
+    """A stored rate to look up (importing it again is a no-op)."""
+    from ledger_service.rates.service import import_rates
+    from ledger_service.rates.parse import parse_rates
+
+    with write_transaction(engine) as conn:
+        import_rates(conn, parse_rates("date,from,to,rate\n2026-10-30,EUR,USD,1.0850\n", "m.csv"), "m.csv")
+    return {"method": "GET", "url": "/rates/USD/EUR/2026-10-31"}
+
+
 ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/subsidiaries"): Spec(Role.viewer, _get("/subsidiaries"), False, _items("code"), {"url": "/subsidiaries"}),
     ("GET", "/subsidiaries/{code}"): Spec(Role.viewer, _get("/subsidiaries/{sub}")),
@@ -89,6 +99,8 @@ ROUTES: dict[tuple[str, str], Spec] = {
         "method": "POST", "url": "/tokens", "json": {"name": f"made-{next(_n)}", "role": "viewer"}},
         False, unscoped_only=True),
     ("POST", "/tokens/{name}/revoke"): Spec(Role.admin, _revoke, False, unscoped_only=True),
+    ("GET", "/rates"): Spec(Role.viewer, _get("/rates", **{"from": "EUR", "date_from": "2026-10-01"}), False),
+    ("GET", "/rates/{from_currency}/{to_currency}/{day}"): Spec(Role.viewer, _rate, False),
 }
 
 SCOPES = {"all": None, "UK": ["UK"], "US": ["US"]}

@@ -1,0 +1,1 @@
+"""Exports of the journal to other tools: beancount (render in beancount.py, the query in service.py)."""

@@ -1,0 +1,224 @@
+"""Render a subsidiary's journal as a beancount file: entries in, text out (no database here).
+
+What the file holds, in this order, each part sorted so that the same ledger always gives byte-identical text:
+
+- `option "operating_currency"` (the functional currency) and `option "booking_method" "NONE"`: our entries
+  carry their own cost per unit and the ledger does its own lot relief, so beancount is asked to keep the units
+  at the cost each posting states rather than match lots (STRICT matching would refuse a sale that takes units
+  at a cost no single lot has, or a balance that dips below zero in one state while the units are in transit);
+- a `commodity` directive for every currency and SKU, dated at its first use. A SKU's beancount name is made
+  valid (upper case, A-Z 0-9 and `' . _ -`, starting with a letter, ending with a letter or digit, at most 24
+  characters) by `commodity_names`, a deterministic mapping; the original SKU is the directive's `sku` metadata;
+- an `open` directive for every account used, dated at its first use;
+- one transaction per entry in date order then id, `*` for posted and `!` for pending, the description as the
+  narration, `entry_id` and `event_id` (and `reverses_entry_id`, `reason`, `rate` where they apply) as metadata;
+  postings in the entry currency, units as `N SKU {cost CUR}` (or `{{total CUR}}` when units x cost is not
+  exactly the posting's amount, so that beancount weighs the posting at exactly our amount), dimensions as
+  posting metadata;
+- `balance` assertions, dated the day after each month end (beancount checks a balance at the start of its day)
+  for every account and commodity used so far, equal to our balance as of the month end. beancount counts `!`
+  transactions like `*` ones, so the assertions are posted + pending: what beancount computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from ledger_service.journal.model import Posting
+from ledger_service.money import fmt
+
+MAX_COMMODITY = 24
+_COMMODITY_OK = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$|^[A-Z]$")
+_META_KEY_OK = re.compile(r"^[a-z][a-zA-Z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    id: int
+    event_id: int
+    date: date
+    state: str  # posted | pending
+    currency: str
+    rate: str
+    description: str
+    postings: tuple[Posting, ...]
+    reverses_entry_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """The balance of one account in one commodity (a currency or a SKU, by its ledger name) as of `as_of`."""
+
+    as_of: date
+    account: str
+    commodity: str
+    amount: Decimal
+    units: bool = False  # the commodity is a SKU
+
+
+@dataclass(frozen=True)
+class Journal:
+    subsidiary: str
+    functional_currency: str
+    entries: tuple[ExportEntry, ...]
+    assertions: tuple[Assertion, ...] = ()
+    to: date | None = None
+
+
+def month_ends(first: date, last: date) -> list[date]:
+    """Every month end from `first`'s month to `last` (inclusive, when `last` is itself a month end)."""
+    ends = []
+    year, month = first.year, first.month
+    while True:
+        nxt = date(year + month // 12, month % 12 + 1, 1)
+        end = nxt - timedelta(days=1)
+        if end > last:
+            return ends
+        ends.append(end)
+        year, month = nxt.year, nxt.month
+
+
+def commodity_names(skus: set[str], currencies: set[str]) -> dict[str, str]:
+    """SKU -> a valid beancount commodity name, deterministic and one-to-one.
+
+    The name is the SKU upper-cased, every other character replaced by `-`, prefixed `SKU-` when it does not start
+    with a letter, and trimmed to end with a letter or digit. When that is too long, or collides with a currency or
+    with another SKU's name, the name is cut and given the first 8 hex digits of the SKU's sha256 instead, so the
+    mapping depends on the SKU alone (and on which other SKUs collide with it), never on order.
+    """
+    def base(sku: str) -> str:
+        name = re.sub(r"[^A-Z0-9'._-]", "-", sku.upper())
+        if not name[:1].isalpha() or not name[:1].isascii():
+            name = "SKU-" + name
+        return re.sub(r"[^A-Z0-9]+$", "", name) or "SKU"
+
+    def hashed(sku: str, name: str) -> str:
+        digest = hashlib.sha256(sku.encode("utf-8")).hexdigest()[:8].upper()
+        stem = re.sub(r"[^A-Z0-9]+$", "", name[:MAX_COMMODITY - 9])
+        return f"{stem}-{digest}"
+
+    bases = {sku: base(sku) for sku in skus}
+    counts: dict[str, int] = {}
+    for name in bases.values():
+        counts[name] = counts.get(name, 0) + 1
+    result = {}
+    for sku, name in bases.items():
+        if len(name) > MAX_COMMODITY or counts[name] > 1 or name in currencies:
+            name = hashed(sku, name)
+        result[sku] = name
+    if len(set(result.values())) != len(result):  # a sha256 prefix collision: refuse rather than merge two SKUs
+        raise ValueError("two SKUs map to the same beancount commodity name")
+    for name in result.values():
+        assert _COMMODITY_OK.match(name), name
+    return result
+
+
+def quote(text: str) -> str:
+    """A beancount string: backslashes and double quotes escaped, control characters (newlines) as spaces."""
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def meta_key(name: str) -> str:
+    """A beancount metadata key: lower case, starting with a letter, letters, digits, `_` and `-` only."""
+    key = re.sub(r"[^a-z0-9_-]", "_", name.lower())
+    if not key[:1].isalpha():
+        key = "d_" + key
+    return key
+
+
+def render(journal: Journal) -> str:
+    entries = sorted(journal.entries, key=lambda e: (e.date, e.id))
+    skus = {p.commodity for e in entries for p in e.postings if p.is_units}
+    skus |= {a.commodity for a in journal.assertions if a.units}
+    currencies = {e.currency for e in entries} | {a.commodity for a in journal.assertions if not a.units}
+    currencies.add(journal.functional_currency)
+    names = commodity_names(skus, currencies)
+
+    first_use_account: dict[str, date] = {}
+    first_use_commodity: dict[str, date] = {}
+    for e in entries:
+        first_use_commodity.setdefault(e.currency, e.date)
+        for p in e.postings:
+            first_use_account.setdefault(p.account, e.date)
+            if p.is_units:
+                first_use_commodity.setdefault(names[p.commodity], e.date)
+    start = entries[0].date if entries else (journal.to or date(1970, 1, 1))
+    first_use_commodity.setdefault(journal.functional_currency, start)
+    for c in currencies:
+        first_use_commodity.setdefault(c, start)
+    originals = {v: k for k, v in names.items()}
+
+    out = [
+        f"; ledger-service: the journal of subsidiary {journal.subsidiary}"
+        + (f" up to {journal.to.isoformat()}" if journal.to else ""),
+        "; balance assertions: posted + pending (beancount counts `!` transactions as it counts `*` ones)",
+        "",
+        f'option "title" {quote("ledger-service " + journal.subsidiary)}',
+        f'option "operating_currency" "{journal.functional_currency}"',
+        'option "booking_method" "NONE"',
+        "",
+    ]
+    for name, on in sorted(first_use_commodity.items(), key=lambda kv: (kv[1], kv[0])):
+        out.append(f"{on.isoformat()} commodity {name}")
+        if name in originals:
+            out.append(f"  sku: {quote(originals[name])}")
+    out.append("")
+    for account, on in sorted(first_use_account.items(), key=lambda kv: (kv[1], kv[0])):
+        out.append(f"{on.isoformat()} open {account}")
+    out.append("")
+
+    # Assertions dated the day after their as-of date, placed before that day's transactions (as beancount orders).
+    checks = sorted(journal.assertions, key=lambda a: (a.as_of, a.account, a.commodity))
+    i = 0
+    for e in entries:
+        while i < len(checks) and checks[i].as_of < e.date:
+            i = _render_checks(out, checks, i, names)
+        out.extend(_transaction(e, names))
+    while i < len(checks):
+        i = _render_checks(out, checks, i, names)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _render_checks(out: list[str], checks: list[Assertion], i: int, names: dict[str, str]) -> int:
+    as_of = checks[i].as_of
+    day = (as_of + timedelta(days=1)).isoformat()
+    while i < len(checks) and checks[i].as_of == as_of:
+        a = checks[i]
+        out.append(f"{day} balance {a.account}  {fmt(a.amount)} {names.get(a.commodity, a.commodity)}")
+        i += 1
+    out.append("")
+    return i
+
+
+def _transaction(e: ExportEntry, names: dict[str, str]) -> list[str]:
+    flag = "*" if e.state == "posted" else "!"
+    lines = [f"{e.date.isoformat()} {flag} {quote(e.description)}",
+             f'  entry_id: "{e.id}"', f'  event_id: "{e.event_id}"']
+    if e.reverses_entry_id is not None:
+        lines.append(f'  reverses_entry_id: "{e.reverses_entry_id}"')
+    if e.reason:
+        lines.append(f"  reason: {quote(e.reason)}")
+    if Decimal(e.rate) != 1:
+        lines.append(f'  rate: "{e.rate}"')
+    for p in e.postings:
+        if p.is_units:
+            exact = p.units * p.cost_per_unit == p.amount
+            cost = f"{{{fmt(p.cost_per_unit)} {e.currency}}}" if exact else f"{{{{{fmt(p.amount)} {e.currency}}}}}"
+            lines.append(f"  {p.account}  {fmt(p.units)} {names[p.commodity]} {cost}")
+        else:
+            lines.append(f"  {p.account}  {fmt(p.amount)} {e.currency}")
+        seen = set()
+        for key, value in sorted(p.dimensions):
+            k = meta_key(key)
+            if k in seen:
+                continue
+            seen.add(k)
+            lines.append(f"    {k}: {quote(str(value))}")
+    lines.append("")
+    return lines
