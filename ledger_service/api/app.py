@@ -29,6 +29,7 @@ from ledger_service.errors import LedgerError
 from ledger_service.ingest.worker import warm
 from ledger_service.eventlog.api import router as events_router
 from ledger_service.journal.api import router as journal_router
+from ledger_service.periods.api import router as periods_router
 from ledger_service.rates.api import router as rates_router
 from ledger_service.settings import Settings
 from ledger_service.settlements.api import router as settlements_router
@@ -160,6 +161,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return {"status": "ready", "checks": body}
 
     for router in (chart_router, journal_router, events_router, balances_router, settlements_router, tokens_router,
-                   rates_router):
+                   rates_router, periods_router):
         app.include_router(router)
     return app

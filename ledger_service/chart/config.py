@@ -23,7 +23,10 @@ from ledger_service.errors import Invalid
 PROMOTIONS = ("contra_revenue", "marketing")
 FEE_TAX = ("itc", "expense")
 DEFAULT_CHARGE_ACCOUNT = "Assets:Bank:Operating"
-SETTING_NAMES = ("tax_profile", "marketplace_profiles", "promotions", "fee_tax", "charge_account")
+LATE_ENTRIES = ("next_open", "refuse")  # periods.model: where an entry dated in a closed period goes
+NETSUITE_SUMMARY = ("settlement", "day", "period")  # export.netsuite: one journal per settlement, day or period
+SETTING_NAMES = ("tax_profile", "marketplace_profiles", "promotions", "fee_tax", "charge_account", "late_entries",
+                 "netsuite_summary")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class SubsidiaryConfig:
     promotions: str = "contra_revenue"
     fee_tax: str = "itc"  # tax Amazon charges on its fees: recoverable ("itc") or a cost ("expense")
     charge_account: str = DEFAULT_CHARGE_ACCOUNT  # where a card charge (Successful charge) is paid from
+    late_entries: str = "next_open"  # an entry dated in a closed period: moved to the first open one, or refused
+    netsuite_summary: str = "settlement"  # how the NetSuite export summarises: per settlement, per day, per period
     mapping: tuple[dict, ...] = ()  # [[mapping]] override rules, as in accounts/mappings/amazon.toml
     accounts: tuple[str, ...] = ()  # accounts the subsidiary adds to the shared chart (names)
     origin: str = field(default="", compare=False)  # where it was read: a file, or the event that recorded it
@@ -68,6 +73,8 @@ def from_dict(data: dict, origin: str = "") -> SubsidiaryConfig:
         promotions=data.get("promotions", "contra_revenue"),
         fee_tax=data.get("fee_tax", "itc"),
         charge_account=data.get("charge_account", DEFAULT_CHARGE_ACCOUNT),
+        late_entries=data.get("late_entries", "next_open"),
+        netsuite_summary=data.get("netsuite_summary", "settlement"),
         mapping=tuple(data.get("mapping") or ()),
         accounts=tuple(data.get("accounts") or ()),
         origin=origin,
@@ -117,3 +124,8 @@ def check_choices(config: SubsidiaryConfig, known_profiles: set[str]) -> None:
         raise Invalid(f"{where}: promotions = {config.promotions!r}; use one of {', '.join(PROMOTIONS)}")
     if config.fee_tax not in FEE_TAX:
         raise Invalid(f"{where}: fee_tax = {config.fee_tax!r}; use one of {', '.join(FEE_TAX)}")
+    if config.late_entries not in LATE_ENTRIES:
+        raise Invalid(f"{where}: late_entries = {config.late_entries!r}; use one of {', '.join(LATE_ENTRIES)}")
+    if config.netsuite_summary not in NETSUITE_SUMMARY:
+        raise Invalid(f"{where}: netsuite_summary = {config.netsuite_summary!r}; use one of "
+                      f"{', '.join(NETSUITE_SUMMARY)}")

@@ -191,6 +191,17 @@ def subsidiary_config(conn: Connection, code: str, accounts_dir: Path) -> Subsid
     return SubsidiaryConfig(code, origin="defaults (no configuration recorded)")
 
 
+def recorded_setting(conn: Connection, code: str, name: str, default: str) -> str:
+    """One setting of the configuration last recorded in the log (the writer's view: no accounts folder at hand,
+    so an example file's value applies only once `subsidiaries set` or `add` has recorded it)."""
+    row = conn.execute(
+        select(events.c.payload).where(events.c.subsidiary == code, events.c.kind == CONFIG_KIND)
+        .order_by(events.c.seq.desc()).limit(1)).first()
+    if row is None or row.payload is None:
+        return default
+    return json.loads(row.payload).get(name) or default
+
+
 def record_config(conn: Connection, config: SubsidiaryConfig, accounts_dir: Path, author: str) -> int | None:
     """Record a configuration as an event of the subsidiary's chain, after checking that it loads; None when it
     equals the one in force (nothing recorded)."""

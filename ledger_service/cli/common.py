@@ -13,7 +13,7 @@ from ledger_service.errors import LedgerError
 from ledger_service.settings import Settings
 from ledger_service.store.engine import make_engine
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table or json")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
 # No built-in default: a UK controller must never read the US books by leaving -s out.
 SubsidiaryOpt = Annotated[Optional[str], typer.Option(
     "--subsidiary", "-s", help="subsidiary code; default: LEDGER_DEFAULT_SUBSIDIARY, else required")]

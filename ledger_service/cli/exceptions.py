@@ -47,3 +47,37 @@ def exceptions_reclass(code: SubsidiaryOpt = None) -> None:
         fail(exc)
     console.print(f"subsidiary {code}: reclassed {result['reclassed']} exception(s); "
                   f"{result['still_open']} still unmapped")
+
+
+@exceptions_app.command("late")
+def exceptions_late(code: SubsidiaryOpt = None,
+                    all_: Annotated[bool, typer.Option("--all", help="include those posted since")] = False,
+                    fmt: FormatOpt = Format.table) -> None:
+    """Late events refused because their period was closed (subsidiary setting late_entries = refuse)."""
+    from ledger_service.exceptions.service import late_refused
+
+    code = subsidiary(code)
+    try:
+        with engine().connect() as conn:
+            rows = late_refused(conn, code, include_posted=all_)
+    except LedgerError as exc:
+        fail(exc)
+    table = [{k: v for k, v in r.items() if k != "drafts"}
+             | {"where": f"{r['source']['document']}:{r['source']['line'] or r['source']['page'] or ''}"}
+             for r in rows]
+    emit([{k: v for k, v in r.items() if k != "drafts"} for r in rows], fmt, rows=table,
+         title=f"late events refused into closed periods, subsidiary {code}",
+         columns=["event_id", "kind", "date", "period", "entries", "where", "status"])
+
+
+@exceptions_app.command("post-late")
+def exceptions_post_late(code: SubsidiaryOpt = None) -> None:
+    """Post the entries of refused late events, as drafted (after reopening their period)."""
+    from ledger_service.exceptions.service import post_late
+
+    code = subsidiary(code)
+    try:
+        result = post_late(engine(), code)
+    except LedgerError as exc:
+        fail(exc)
+    console.print(f"subsidiary {code}: {result['posted']} late event(s) posted, {result['entries']} entries")

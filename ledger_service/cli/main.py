@@ -25,6 +25,7 @@ from ledger_service.cli.exceptions import exceptions_app
 from ledger_service.cli.export import export_app
 from ledger_service.cli.ingest import _ingest_files, ingest
 from ledger_service.cli.integrity import checkpoint, rebuild, verify
+from ledger_service.cli.periods import close, periods, reopen
 from ledger_service.cli.reports import reconcile_app, reconcile_settlements, report_app, report_gross_to_net
 from ledger_service.cli.rates import rates_app
 from ledger_service.cli.subsidiaries import subsidiaries_app
@@ -177,6 +178,9 @@ app.add_typer(report_app, name="report")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(export_app, name="export")
 app.add_typer(rates_app, name="rates")
+app.command()(close)
+app.command()(reopen)
+app.command()(periods)
 
 if __name__ == "__main__":
     main()

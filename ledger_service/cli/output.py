@@ -1,4 +1,4 @@
-"""Printing for the CLI: every read command prints a rich table, or JSON with --format json.
+"""Printing for the CLI: every read command prints a rich table, JSON with --format json, or CSV with --format csv.
 
 Tables are read by controllers: figures right-aligned, balances as debit and credit columns (a positive balance is
 a debit, as in beancount and the journal), and lists end with their totals.
@@ -6,6 +6,7 @@ a debit, as in beancount and the journal), and lists end with their totals.
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections import defaultdict
@@ -30,6 +31,7 @@ NUMERIC = {"balance", "pending", "functional_balance", "value", "debit", "credit
 class Format(str, Enum):
     table = "table"
     json = "json"
+    csv = "csv"  # the table's rows and columns (totals rows included, labelled), for a spreadsheet
 
 
 def emit(data: object, fmt: Format, rows: list[dict] | None = None, title: str | None = None,
@@ -39,6 +41,9 @@ def emit(data: object, fmt: Format, rows: list[dict] | None = None, title: str |
         print(json.dumps(data, indent=2, default=str))
         return
     rows = rows if rows is not None else (data if isinstance(data, list) else [data])
+    if fmt == Format.csv:
+        write_csv(rows, columns or (list(rows[0].keys()) if rows else []), totals)
+        return
     if not rows:
         console.print(f"[dim]{title or 'nothing'}: no rows[/dim]")
         return
@@ -53,6 +58,23 @@ def emit(data: object, fmt: Format, rows: list[dict] | None = None, title: str |
     for row in totals or ():
         table.add_row(*_cells(row, columns), style="bold")
     console.print(table)
+
+
+def write_csv(rows: list[dict], columns: list[str], totals: list[dict] | None = None, out=None) -> None:
+    """RFC 4180 CSV on stdout: a header of `columns`, the rows, then the totals rows. Values as the table shows
+    them (decimal strings, never floats); nested values as JSON."""
+    writer = csv.writer(out or sys.stdout, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in [*rows, *(totals or ())]:
+        writer.writerow([_csv_value(row.get(c)) for c in columns])
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str)
+    return str(value)
 
 
 def _cells(row: dict, columns: list[str]) -> list[str]:

@@ -33,6 +33,10 @@ FeeTaxOpt = Annotated[Optional[str], typer.Option("--fee-tax", help="tax Amazon 
 ChargeOpt = Annotated[Optional[str], typer.Option(
     "--charge-account", help="account a card charge for a negative settlement comes from")]
 PromotionsOpt = Annotated[Optional[str], typer.Option("--promotions", help="contra_revenue | marketing")]
+LateOpt = Annotated[Optional[str], typer.Option(
+    "--late-entries", help="an entry dated in a closed period: next_open (moved, its date kept) | refuse")]
+SummaryOpt = Annotated[Optional[str], typer.Option(
+    "--netsuite-summary", help="NetSuite journals: one per settlement | day | period")]
 
 
 def _author() -> str:
@@ -56,13 +60,14 @@ def add(code: str, currency: Annotated[str, typer.Option("--currency")], tax_pro
         name: Annotated[Optional[str], typer.Option("--name")] = None,
         valuation: Annotated[str, typer.Option("--valuation", help="fifo | average")] = "fifo",
         marketplace_profile: MarketplaceOpt = None, fee_tax: FeeTaxOpt = None, charge_account: ChargeOpt = None,
-        promotions: PromotionsOpt = None) -> None:
+        promotions: PromotionsOpt = None, late_entries: LateOpt = None, netsuite_summary: SummaryOpt = None) -> None:
     """Add a subsidiary with its functional currency and tax profile; it can ingest at once."""
     if tax_profile is None:
         fail(Invalid("--tax-profile is required: us, ca, uk-vcs, eu-vcs, uk, eu or none (see accounts/tax/)"))
     settings = Settings.from_env()
     config = with_settings(SubsidiaryConfig(code, tax_profile=tax_profile), marketplace_profiles=_pairs(
-        marketplace_profile), fee_tax=fee_tax, charge_account=charge_account, promotions=promotions)
+        marketplace_profile), fee_tax=fee_tax, charge_account=charge_account, promotions=promotions,
+        late_entries=late_entries, netsuite_summary=netsuite_summary)
     try:
         with write_transaction(engine()) as conn:
             sub = chart.create_subsidiary(conn, Subsidiary(code, name or code, currency.upper(), valuation), config,
@@ -76,6 +81,7 @@ def add(code: str, currency: Annotated[str, typer.Option("--currency")], tax_pro
 @subsidiaries_app.command("set")
 def set_(code: str, tax_profile: ProfileOpt = None, marketplace_profile: MarketplaceOpt = None,
          fee_tax: FeeTaxOpt = None, charge_account: ChargeOpt = None, promotions: PromotionsOpt = None,
+         late_entries: LateOpt = None, netsuite_summary: SummaryOpt = None,
          overrides: Annotated[Optional[Path], typer.Option(
              "--overrides", exists=True, dir_okay=False,
              help="a TOML file of [[mapping]] rules (as in accounts/mappings/amazon.toml) that replace the "
@@ -87,6 +93,7 @@ def set_(code: str, tax_profile: ProfileOpt = None, marketplace_profile: Marketp
             current = chart.subsidiary_config(conn, code, settings.accounts_dir)
             config = with_settings(current, tax_profile=tax_profile, fee_tax=fee_tax, charge_account=charge_account,
                                    promotions=promotions, marketplace_profiles=_pairs(marketplace_profile),
+                                   late_entries=late_entries, netsuite_summary=netsuite_summary,
                                    mapping=_read_overrides(overrides) if overrides else None,
                                    origin=str(overrides) if overrides else f"subsidiary {code} (new configuration)")
             event_id = chart.record_config(conn, config, settings.accounts_dir, _author())

@@ -144,8 +144,15 @@ def chain_record(event_row: dict, entry_rows: list[dict], posting_rows: list[lis
         raise ValueError(f"unknown hash version {version}")
     return versioned_record(
         event_record_v2(event_row),
-        [{**{k: _norm(e[k]) for k in ENTRY_FIELDS_V2}, "postings": [{k: p[k] for k in POSTING_FIELDS_V2} for p in ps]}
+        [{**{k: _norm(e[k]) for k in ENTRY_FIELDS_V2}, **late_part(e.get("original_date")),
+          "postings": [{k: p[k] for k in POSTING_FIELDS_V2} for p in ps]}
          for e, ps in zip(entry_rows, posting_rows)])
+
+
+def late_part(original_date: object) -> dict:
+    """A late entry's original date (migration 0009), in the record only when set: every entry before it, and
+    every entry posted on its own date, keeps its hash; setting or clearing it behind the log's back changes it."""
+    return {} if original_date is None else {"original_date": _norm(original_date)}
 
 
 def versioned_record(event: dict, entries: list[dict]) -> dict:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, select
 
 from ledger_service.chart.service import get_subsidiary
+from ledger_service.errors import Invalid
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json
 from ledger_service.journal.model import EntryDraft, money_posting
 from ledger_service.journal.service import live_entries
@@ -68,6 +69,66 @@ def exceptions(conn: Connection, subsidiary: str, include_closed: bool = False) 
     rows = [r for r in _suspense_postings(conn, subsidiary) if include_closed or r["status"] == "open"]
     return [{k: v for k, v in r.items() if k != "key"} | {"amount": fmt(r["amount"]), "date": r["date"].isoformat()}
             for r in rows]
+
+
+LATE_KIND = "late_entries_posted"
+
+
+def late_key(event_id: int) -> str:
+    return f"late:{event_id}"
+
+
+def late_refused(conn: Connection, subsidiary: str, include_posted: bool = False) -> list[dict]:
+    """Events whose entries were dated in a closed period under the `refuse` policy (periods.model): kept in the
+    log without entries, with the entries as drafted, each an open item until `post_late` posts them (once their
+    period is reopened, or the policy is next_open). A scan of the subsidiary's events by payload: such events
+    are rare and only written while a period is closed."""
+    get_subsidiary(conn, subsidiary)
+    posted = {r.idempotency_key for r in conn.execute(
+        select(events.c.idempotency_key).where(events.c.subsidiary == subsidiary, events.c.kind == LATE_KIND))}
+    rows = conn.execute(
+        select(events.c.id, events.c.kind, events.c.payload, events.c.source_system, events.c.source_document,
+               events.c.source_line, events.c.source_page, events.c.recorded_at)
+        .where(events.c.subsidiary == subsidiary, events.c.payload.like('%"late_refused":%'))
+        .order_by(events.c.id))
+    out = []
+    for r in rows:
+        note = json.loads(r.payload).get("late_refused")
+        if not isinstance(note, dict):
+            continue
+        status = "posted" if late_key(r.id) in posted else "open"
+        if status == "posted" and not include_posted:
+            continue
+        out.append({"event_id": r.id, "kind": r.kind, "date": note.get("date"), "period": note.get("period"),
+                    "entries": len(note.get("entries") or ()), "status": status, "drafts": note.get("entries") or [],
+                    "source": {"system": r.source_system, "document": r.source_document, "line": r.source_line,
+                               "page": r.source_page},
+                    "recorded_at": r.recorded_at.isoformat(timespec="seconds")})
+    return out
+
+
+def post_late(engine: Engine, subsidiary: str, actor: str | None = None) -> dict:
+    """Post the entries of every refused late event, as drafted, each through an event of its own keyed
+    `late:<event id>` (so once). The writer places them again: into their period if it has been reopened, else
+    into the first open one under next_open; still refused under `refuse` while the period is closed."""
+    from ledger_service.journal.model import draft_from_dict
+
+    with write_transaction(engine) as conn:
+        items = []
+        for item in late_refused(conn, subsidiary):
+            drafts = [draft_from_dict(subsidiary, d) for d in item["drafts"]]
+            raw = canonical_json({"event_id": item["event_id"]})
+            event = EventDraft(subsidiary=subsidiary, kind=LATE_KIND,
+                               occurred_at=datetime.combine(drafts[0].date, datetime.min.time()),
+                               idempotency_key=late_key(item["event_id"]), raw=raw,
+                               source=Source(system="ledger", document=f"event {item['event_id']}"))
+            items.append((event, drafts))
+        results = post_batch(conn, items, actor=actor)
+        still = [item for item, result in zip(items, results) if not result.entry_ids]
+        if still:
+            raise Invalid(f"{len(still)} late event(s) would be refused again: their period is still closed under "
+                          "late_entries = refuse; reopen it (`ledger-service reopen`) or set --late-entries next_open")
+    return {"posted": len(items), "entries": sum(len(r.entry_ids) for r in results)}
 
 
 def reclass(engine: Engine, subsidiary: str, settings: Settings | None = None) -> dict:

@@ -59,6 +59,7 @@ class EntryDraft:
     state: str = "posted"
     reverses_entry_id: int | None = None
     reason: str | None = None
+    original_date: date | None = None  # a late entry's own date, when its period was closed (periods.model)
 
 
 def money_posting(account: str, amount: Decimal, source_line: int | None = None, **dimensions: str | None) -> Posting:
@@ -116,7 +117,7 @@ def balance(entry: EntryDraft, functional_currency: str) -> EntryDraft:
         return _check_functional(entry, functional_currency)
     return EntryDraft(entry.subsidiary, entry.date, entry.currency, entry.description,  # replace() is slower
                       _functional(entry, functional_currency), entry.rate, entry.state, entry.reverses_entry_id,
-                      entry.reason)
+                      entry.reason, entry.original_date)
 
 
 def _check_functional(entry: EntryDraft, functional_currency: str) -> EntryDraft:
@@ -210,6 +211,33 @@ def reversal_of(entry: EntryDraft, on: date, reason: str, entry_id: int) -> Entr
         reverses_entry_id=entry_id,
         reason=reason,
     )
+
+
+def draft_as_dict(entry: EntryDraft) -> dict:
+    """An entry draft as plain JSON values (decimal strings), to be kept in an event's payload and posted later
+    exactly as it was drafted (a late entry refused while its period was closed)."""
+    return {"date": entry.date.isoformat(), "currency": entry.currency, "rate": format(entry.rate, "f"),
+            "description": entry.description, "state": entry.state,
+            "postings": [{"account": p.account, "amount": format(p.amount, "f"),
+                          "units": None if p.units is None else format(p.units, "f"), "commodity": p.commodity,
+                          "cost_per_unit": None if p.cost_per_unit is None else format(p.cost_per_unit, "f"),
+                          "functional_amount": None if p.functional_amount is None
+                          else format(p.functional_amount, "f"),
+                          "dimensions": [list(d) for d in p.dimensions], "source_line": p.source_line}
+                         for p in entry.postings]}
+
+
+def draft_from_dict(subsidiary: str, data: dict) -> EntryDraft:
+    """The inverse of draft_as_dict."""
+    def dec(value):
+        return None if value is None else Decimal(value)
+
+    return EntryDraft(subsidiary=subsidiary, date=date.fromisoformat(data["date"]), currency=data["currency"],
+                      description=data["description"], rate=Decimal(data["rate"]), state=data["state"],
+                      postings=tuple(Posting(p["account"], Decimal(p["amount"]), dec(p["units"]), p["commodity"],
+                                             dec(p["cost_per_unit"]), dec(p["functional_amount"]),
+                                             tuple(tuple(d) for d in p["dimensions"]), p["source_line"])
+                                     for p in data["postings"]))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ together or not at all: a batch with one bad entry writes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Sequence
@@ -25,14 +25,16 @@ from typing import Sequence
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ledger_service.chart.service import account_refs, commodity_kinds, ensure_commodity, utcnow
+from ledger_service.chart.service import account_refs, commodity_kinds, ensure_commodity, recorded_setting, utcnow
 from ledger_service.errors import Conflict, Invalid, NotFound
 from ledger_service.eventlog.model import (ENTRY_FIELDS_V2, EVENT_FIELDS_V2, POSTING_FIELDS_V2, EventDraft,
-                                           canonical_json, chain_hash, event_record_v2, naive_utc, versioned_record)
-from ledger_service.journal.model import DIMENSIONS, EntryDraft, balance
+                                           canonical_json, chain_hash, event_record_v2, late_part, naive_utc,
+                                           versioned_record)
+from ledger_service.journal.model import DIMENSIONS, EntryDraft, balance, draft_as_dict
 from ledger_service.money import currency_exponent, to_minor
+from ledger_service.periods.model import DEFAULT_LATE_POLICY, Refused, place
 from ledger_service.store.bulk import allocate_ids, prepare_rows, upsert_add, write_rows
-from ledger_service.store.tables import balances, chain_heads, entries, events, postings, subsidiaries
+from ledger_service.store.tables import balances, chain_heads, entries, events, periods, postings, subsidiaries
 
 CHUNK = 500  # keys per IN (...) query
 BALANCE_KEYS = ("subsidiary", "account_id", "commodity", "weight_currency", "state", "day")
@@ -40,7 +42,7 @@ EVENT_COLUMNS = ("subsidiary", "seq", "kind", "occurred_at", "recorded_at", "ide
                  "source_system", "source_document", "source_sha256", "source_line", "source_page", "raw", "payload",
                  "actor", "prev_hash", "hash")
 ENTRY_COLUMNS = ("subsidiary", "effective_date", "currency", "rate", "description", "state", "reverses_entry_id",
-                 "reason")
+                 "reason", "original_date")
 POSTING_COLUMNS = ("account_id", "commodity", "quantity", "cost_per_unit", "amount", "functional_amount",
                    *DIMENSIONS, "dimensions", "source_line")
 
@@ -77,7 +79,7 @@ def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[E
     if not items:
         return PreparedBatch([])
     subs = sorted({event.subsidiary for event, _ in items})
-    heads = _lock_chain_heads(conn, subs)
+    heads = lock_chain_heads(conn, subs)
     context = {code: _SubsidiaryContext.load(conn, code) for code in subs}
     known = _existing_events(conn, items)
     results: list[PostResult | None] = [None] * len(items)
@@ -102,6 +104,8 @@ def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[E
             if draft.subsidiary != event.subsidiary:
                 raise Invalid(f"entry for subsidiary {draft.subsidiary} cannot come from an event of {event.subsidiary}")
             balanced.append(balance(draft, ctx.functional_currency))
+        if ctx.closed and balanced:
+            event, balanced = _place_in_open_periods(event, balanced, ctx)
         fresh.append((i, event, balanced))
 
     _check_reversals(conn, [d for _, _, ds in fresh for d in ds])
@@ -174,18 +178,24 @@ def write_batch(conn: Connection, batch: PreparedBatch) -> list[PostResult]:
 
 
 class _SubsidiaryContext:
-    def __init__(self, code: str, functional_currency: str, accounts: dict[str, tuple[int, str]]):
+    def __init__(self, code: str, functional_currency: str, accounts: dict[str, tuple[int, str]],
+                 closed: frozenset[str] = frozenset(), late_policy: str = DEFAULT_LATE_POLICY):
         self.code = code
         self.functional_currency = functional_currency
         self.functional_exponent = currency_exponent(functional_currency)
         self.accounts = accounts  # name -> (id, type): the chain hash covers both
+        self.closed = closed  # closed periods (YYYY-MM), read under the chain-head lock
+        self.late_policy = late_policy
 
     @classmethod
     def load(cls, conn: Connection, code: str) -> "_SubsidiaryContext":
         row = conn.execute(select(subsidiaries.c.functional_currency).where(subsidiaries.c.code == code)).first()
         if row is None:
             raise NotFound(f"unknown subsidiary {code!r}")
-        return cls(code, row.functional_currency, account_refs(conn, code))
+        closed = frozenset(r.period for r in conn.execute(
+            select(periods.c.period).where(periods.c.subsidiary == code, periods.c.status == "closed")))
+        policy = recorded_setting(conn, code, "late_entries", DEFAULT_LATE_POLICY) if closed else DEFAULT_LATE_POLICY
+        return cls(code, row.functional_currency, account_refs(conn, code), closed, policy)
 
     def account(self, name: str) -> tuple[int, str]:
         try:
@@ -196,7 +206,21 @@ class _SubsidiaryContext:
             ) from None
 
 
-def _lock_chain_heads(conn: Connection, subs: list[str]) -> dict[str, tuple[int, str]]:
+def _place_in_open_periods(event: EventDraft, drafts: list[EntryDraft], ctx: _SubsidiaryContext
+                           ) -> tuple[EventDraft, list[EntryDraft]]:
+    """Entries dated in a closed period move to the first open one (their date kept as original_date), or, under
+    the `refuse` policy, the event is kept without its entries and says why (the exception queue lists it)."""
+    try:
+        return event, [place(d, ctx.closed, ctx.late_policy) for d in drafts]
+    except Refused as refused:
+        # the drafts are kept, so that `exceptions post-late` can post them as drafted once the period reopens
+        note = {"late_refused": {"period": refused.period, "date": refused.day.isoformat(),
+                                 "entries": [draft_as_dict(d) for d in drafts]}}
+        payload = {**event.payload, **note} if isinstance(event.payload, dict) else {"parsed": event.payload, **note}
+        return replace(event, payload=payload), []
+
+
+def lock_chain_heads(conn: Connection, subs: list[str]) -> dict[str, tuple[int, str]]:
     query = select(chain_heads).where(chain_heads.c.subsidiary.in_(subs)).order_by(chain_heads.c.subsidiary)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -300,7 +324,7 @@ def _event_row(event: EventDraft, seq: int, recorded_at, input_hash: str, actor:
 def _entry_row(d: EntryDraft) -> tuple:
     """The entry's columns, in ENTRY_COLUMNS order."""
     return (d.subsidiary, d.date, d.currency, format(d.rate.normalize(), "f") if d.rate != 1 else "1",
-            d.description, d.state, d.reverses_entry_id, d.reason or None)
+            d.description, d.state, d.reverses_entry_id, d.reason or None, d.original_date)
 
 
 # _posting_row, _entry_record and prepare_batch name these fields themselves (a dict literal per posting is the
@@ -356,10 +380,10 @@ def _extra_json(extra: tuple[tuple[str, str], ...]) -> str:
 
 
 def _entry_record(entry_id: int, event_id: int, e_row: tuple, postings: list[dict]) -> dict:
-    sub, day, currency, rate, description, state, reverses, reason = e_row
+    sub, day, currency, rate, description, state, reverses, reason, original_date = e_row
     return {"id": entry_id, "event_id": event_id, "subsidiary": sub, "effective_date": day.isoformat(),
             "currency": currency, "rate": rate, "description": description, "state": state,
-            "reverses_entry_id": reverses, "reason": reason, "postings": postings}
+            "reverses_entry_id": reverses, "reason": reason, **late_part(original_date), "postings": postings}
 
 
 def _balance_rows(rows: list[tuple]) -> list[tuple]:

@@ -100,6 +100,7 @@ entries = Table(
     Column("state", String(16), nullable=False),  # posted | pending
     Column("reverses_entry_id", BigInteger, ForeignKey("entries.id"), unique=True),  # reversed at most once
     Column("reason", Text),
+    Column("original_date", Date),  # a late entry's own date, when it was moved into an open period (0009)
     Index("ix_entries_subsidiary_date", "subsidiary", "effective_date"),
     Index("ix_entries_event", "event_id"),
 )
@@ -181,6 +182,18 @@ rates = Table(
     Column("imported_at", DateTime, nullable=False),  # naive UTC
     UniqueConstraint("date", "from_currency", "to_currency", name="uq_rates_date_pair"),
     Index("ix_rates_pair_date", "from_currency", "to_currency", "date"),
+)
+
+# Periods (migration 0009): the projection of `period_closed` / `period_reopened` events, one row per period ever
+# closed, written in the event's transaction; journal.writer reads it under the chain-head lock.
+periods = Table(
+    "periods",
+    metadata,
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), primary_key=True),
+    Column("period", String(7), primary_key=True),  # YYYY-MM
+    Column("status", String(8), nullable=False),  # closed | open
+    Column("event_id", BigInteger, nullable=False),
+    Column("changed_at", DateTime, nullable=False),
 )
 
 IMMUTABLE_TABLES = ("events", "entries", "postings")

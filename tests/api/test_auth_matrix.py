@@ -45,6 +45,10 @@ def _get(url, **params):
         k: v.format(sub=sub) if isinstance(v, str) else v for k, v in params.items()}}
 
 
+def _sub_of_rows(data):
+    return [row["subsidiary"] for row in data]
+
+
 def _items(field):
     return lambda data: [row[field] for row in data["items"]]
 
@@ -68,6 +72,28 @@ def _rate(engine, books, sub):
     with write_transaction(engine) as conn:
         import_rates(conn, parse_rates("date,from,to,rate\n2026-10-30,EUR,USD,1.0850\n", "m.csv"), "m.csv")
     return {"method": "GET", "url": "/rates/USD/EUR/2026-10-31"}
+
+
+def _period_in(engine, sub, status: str) -> None:
+    """Put the seed's month (2026-05) of `sub` in `status`, so that a close or reopen example can succeed."""
+    from ledger_service.periods import service
+
+    with write_transaction(engine) as conn:
+        closed = service.is_closed(conn, sub, "2026-05")
+        if status == "open" and closed:
+            service.reopen_period(conn, sub, "2026-05", reason="matrix")
+        elif status == "closed" and not closed:
+            service.close_period(conn, sub, "2026-05", reason="matrix", force=True)
+
+
+def _close(engine, books, sub):
+    _period_in(engine, sub, "open")
+    return {"method": "POST", "url": f"/periods/{sub}/2026-05/close", "json": {"force": True, "reason": "matrix"}}
+
+
+def _reopen(engine, books, sub):
+    _period_in(engine, sub, "closed")
+    return {"method": "POST", "url": f"/periods/{sub}/2026-05/reopen", "json": {"reason": "matrix"}}
 
 
 ROUTES: dict[tuple[str, str], Spec] = {
@@ -101,6 +127,11 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/tokens/{name}/revoke"): Spec(Role.admin, _revoke, False, unscoped_only=True),
     ("GET", "/rates"): Spec(Role.viewer, _get("/rates", **{"from": "EUR", "date_from": "2026-10-01"}), False),
     ("GET", "/rates/{from_currency}/{to_currency}/{day}"): Spec(Role.viewer, _rate, False),
+    ("GET", "/periods"): Spec(Role.viewer, _get("/periods", subsidiary="{sub}"), rows=_sub_of_rows,
+                              unfiltered={"url": "/periods"}),
+    ("GET", "/periods/{subsidiary}/{period}/checks"): Spec(Role.viewer, _get("/periods/{sub}/2026-05/checks")),
+    ("POST", "/periods/{subsidiary}/{period}/close"): Spec(Role.controller, _close),
+    ("POST", "/periods/{subsidiary}/{period}/reopen"): Spec(Role.controller, _reopen),
 }
 
 SCOPES = {"all": None, "UK": ["UK"], "US": ["US"]}
