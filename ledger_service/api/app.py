@@ -28,6 +28,7 @@ from ledger_service.chart.api import router as chart_router
 from ledger_service.errors import LedgerError
 from ledger_service.ingest.worker import warm
 from ledger_service.eventlog.api import router as events_router
+from ledger_service.export.api import router as exports_router
 from ledger_service.journal.api import router as journal_router
 from ledger_service.periods.api import router as periods_router
 from ledger_service.rates.api import router as rates_router
@@ -36,6 +37,7 @@ from ledger_service.settlements.api import router as settlements_router
 from ledger_service.store import readiness
 from ledger_service.store.engine import make_engine
 from ledger_service.store.problems import explain
+from ledger_service.trace.api import router as trace_router
 
 log = logging.getLogger("ledger_service")
 
@@ -161,6 +163,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return {"status": "ready", "checks": body}
 
     for router in (chart_router, journal_router, events_router, balances_router, settlements_router, tokens_router,
-                   rates_router, periods_router):
+                   rates_router, periods_router, exports_router, trace_router):
         app.include_router(router)
     return app

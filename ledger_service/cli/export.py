@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,6 +12,7 @@ from ledger_service.cli.common import SubsidiaryOpt, engine, fail, parse_date, s
 from ledger_service.cli.output import console
 from ledger_service.errors import LedgerError
 from ledger_service.export.service import beancount_text
+from ledger_service.store.engine import write_transaction
 
 export_app = typer.Typer(help="Export the journal to other tools.", no_args_is_help=True)
 
@@ -33,3 +35,45 @@ def beancount(code: SubsidiaryOpt = None,
     transactions = sum(1 for line in lines if line[:1].isdigit() and line[10:13] in (" * ", " ! "))
     assertions = sum(1 for line in lines if line[:1].isdigit() and line[10:19] == " balance ")
     console.print(f"wrote {out}: {transactions} transactions, {assertions} balance assertions", highlight=False)
+
+
+class NetSuiteFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+class Summary(str, Enum):
+    settlement = "settlement"
+    day = "day"
+    period = "period"
+
+
+@export_app.command("netsuite")
+def netsuite(code: SubsidiaryOpt = None,
+             period: Annotated[str, typer.Option(help="the closed month to export, YYYY-MM")] = ...,
+             fmt: Annotated[NetSuiteFormat, typer.Option(
+                 "--format", "-f", help="csv (Journal Entry import) or json (SuiteTalk REST upserts)")
+             ] = NetSuiteFormat.csv,
+             out: Annotated[Path, typer.Option(help="folder to write the file into (created if missing)",
+                                               file_okay=False)] = ...,
+             summary: Annotated[Optional[Summary], typer.Option(
+                 help="one journal per settlement, day or period (default: the subsidiary's netsuite_summary)")
+             ] = None,
+             mapping: Annotated[Optional[Path], typer.Option(
+                 help="NetSuite mapping TOML (default: <config_dir>/netsuite/<SUB>.toml, <config_dir>/netsuite.toml, "
+                      "else the package's example)", exists=True, dir_okay=False)] = None) -> None:
+    """Export a closed period's posted journals for NetSuite, record the export (an event with the file's sha256)
+    and print the file's path. Exporting again with nothing changed writes the same bytes; after the period
+    changed, the file carries only the corrections (reversal + replacement of each journal that changed)."""
+    from ledger_service.export.netsuite.service import export
+
+    code = subsidiary(code)
+    try:
+        with write_transaction(engine()) as conn:
+            result = export(conn, code, period, fmt.value, summary.value if summary else None, mapping)
+    except LedgerError as exc:
+        fail(exc)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / result.name
+    path.write_bytes(result.data)
+    print(path)

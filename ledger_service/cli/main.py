@@ -29,6 +29,7 @@ from ledger_service.cli.periods import close, periods, reopen
 from ledger_service.cli.reports import reconcile_app, reconcile_settlements, report_app, report_gross_to_net
 from ledger_service.cli.rates import rates_app
 from ledger_service.cli.subsidiaries import subsidiaries_app
+from ledger_service.cli.trace import trace
 from ledger_service.errors import LedgerError
 from ledger_service.journal.manual import parse_manual_journal
 from ledger_service.journal.service import entry_view, post as post_entry
@@ -181,6 +182,7 @@ app.add_typer(rates_app, name="rates")
 app.command()(close)
 app.command()(reopen)
 app.command()(periods)
+app.command()(trace)
 
 if __name__ == "__main__":
     main()

@@ -96,6 +96,26 @@ def _reopen(engine, books, sub):
     return {"method": "POST", "url": f"/periods/{sub}/2026-05/reopen", "json": {"reason": "matrix"}}
 
 
+def _exported(engine, books, sub):
+    """The seed's month of `sub` closed and exported (again: a no-op), for the export and trace examples."""
+    from ledger_service.export.netsuite.service import export
+
+    _period_in(engine, sub, "closed")
+    with write_transaction(engine) as conn:
+        export(conn, sub, "2026-05", "csv")
+    return {"method": "GET", "url": "/exports/netsuite", "params": {"subsidiary": sub, "period": "2026-05"}}
+
+
+def _export(engine, books, sub):
+    _period_in(engine, sub, "closed")
+    return {"method": "POST", "url": "/exports/netsuite", "params": {"subsidiary": sub, "period": "2026-05"}}
+
+
+def _trace(engine, books, sub):
+    _exported(engine, books, sub)
+    return {"method": "GET", "url": f"/trace/netsuite/LS-{sub}-2026-05-S-9{sub}0", "params": {"line": 1}}
+
+
 ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/subsidiaries"): Spec(Role.viewer, _get("/subsidiaries"), False, _items("code"), {"url": "/subsidiaries"}),
     ("GET", "/subsidiaries/{code}"): Spec(Role.viewer, _get("/subsidiaries/{sub}")),
@@ -132,6 +152,11 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/periods/{subsidiary}/{period}/checks"): Spec(Role.viewer, _get("/periods/{sub}/2026-05/checks")),
     ("POST", "/periods/{subsidiary}/{period}/close"): Spec(Role.controller, _close),
     ("POST", "/periods/{subsidiary}/{period}/reopen"): Spec(Role.controller, _reopen),
+    ("GET", "/exports/netsuite"): Spec(Role.viewer, _exported),
+    ("POST", "/exports/netsuite"): Spec(Role.controller, _export),
+    ("GET", "/trace/netsuite/{external_id}"): Spec(Role.viewer, _trace),
+    ("GET", "/trace/balance"): Spec(Role.viewer, _get("/trace/balance", subsidiary="{sub}",
+                                                      account="Assets:Amazon:Clearing")),
 }
 
 SCOPES = {"all": None, "UK": ["UK"], "US": ["US"]}
