@@ -93,6 +93,7 @@ def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon file
     from ledger_service.chart.config import SubsidiaryConfig
     from ledger_service.demo.amazon_generator import generate
     from ledger_service.demo.finances_pages import page_files
+    from ledger_service.demo.fx import ingest_eur_demo
     from ledger_service.demo.manual_journals import post_demo_journals
 
     init(None)
@@ -100,6 +101,7 @@ def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon file
     result = post_demo_journals(_engine())
     console.print(f"demo journals: {result['posted']} posted, {result['already_there']} already there")
     generate(out, orders=orders, seed=seed, finances=True, legacy=True)
+    console.print(ingest_eur_demo(_engine(), out, orders=orders, seed=seed))  # UK also sells on amazon.de, in EUR
     for code in ("US", "UK", "CA"):
         legacy = sorted((out / code / "legacy").glob("settlement_*.txt"))
         if legacy:

@@ -18,6 +18,16 @@ What the file holds, in this order, each part sorted so that the same ledger alw
 - `balance` assertions, dated the day after each month end (beancount checks a balance at the start of its day)
   for every account and commodity used so far, equal to our balance as of the month end. beancount counts `!`
   transactions like `*` ones, so the assertions are posted + pending: what beancount computes.
+
+An entry in a foreign currency (its currency is not the functional one) writes each money posting in its own
+currency with a total price in the functional currency, `100.00 EUR @@ 86.12 GBP`, so that beancount weighs it at
+exactly our functional amount and the transaction balances in the functional currency as ours does; units are at
+a total cost in the functional currency, `{{86.12 GBP}}`. A posting of amount 0 that moves only a functional amount
+(realized FX at a disbursement, a revaluation) is written in the functional currency, as is, in the rare case where
+a posting's functional amount has the other sign than its amount (beancount refuses negative prices), the functional
+part of it beside a zero-priced foreign line. These functional-only amounts land in the account's
+functional-currency balance in beancount, so its assertion there adds them (`_with_functional_only`): every other
+assertion is our balance per commodity unchanged.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from ledger_service.journal.model import Posting
-from ledger_service.money import fmt
+from ledger_service.money import fmt, round_money
 
 MAX_COMMODITY = 24
 _COMMODITY_OK = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$|^[A-Z]$")
@@ -144,6 +154,8 @@ def render(journal: Journal) -> str:
     first_use_commodity: dict[str, date] = {}
     for e in entries:
         first_use_commodity.setdefault(e.currency, e.date)
+        if e.currency != journal.functional_currency:  # its prices (and FX-only postings) are in the functional one
+            first_use_commodity.setdefault(journal.functional_currency, e.date)
         for p in e.postings:
             first_use_account.setdefault(p.account, e.date)
             if p.is_units:
@@ -174,12 +186,14 @@ def render(journal: Journal) -> str:
     out.append("")
 
     # Assertions dated the day after their as-of date, placed before that day's transactions (as beancount orders).
-    checks = sorted(journal.assertions, key=lambda a: (a.as_of, a.account, a.commodity))
+    functional = journal.functional_currency
+    checks = sorted(_with_functional_only(journal.assertions, entries, functional),
+                    key=lambda a: (a.as_of, a.account, a.commodity))
     i = 0
     for e in entries:
         while i < len(checks) and checks[i].as_of < e.date:
             i = _render_checks(out, checks, i, names)
-        out.extend(_transaction(e, names))
+        out.extend(_transaction(e, names, functional))
     while i < len(checks):
         i = _render_checks(out, checks, i, names)
     return "\n".join(out).rstrip("\n") + "\n"
@@ -196,7 +210,47 @@ def _render_checks(out: list[str], checks: list[Assertion], i: int, names: dict[
     return i
 
 
-def _transaction(e: ExportEntry, names: dict[str, str]) -> list[str]:
+def _functional(p: Posting, e: ExportEntry, functional: str) -> Decimal:
+    if p.functional_amount is not None:
+        return p.functional_amount
+    return round_money(p.amount * Decimal(e.rate), functional)  # a journal built without them (no residual known)
+
+
+def _functional_only(p: Posting, e: ExportEntry, functional: str) -> Decimal:
+    """What a foreign entry's posting adds to its account's functional-currency balance in beancount (see above)."""
+    if e.currency == functional:
+        return Decimal(0)
+    f = _functional(p, e, functional)
+    held = p.units if p.is_units else p.amount
+    if not held or (f and (f > 0) != (held > 0)):
+        return f
+    return Decimal(0)
+
+
+def _with_functional_only(assertions, entries: list[ExportEntry], functional: str) -> list[Assertion]:
+    """The assertions, each account's functional-currency one adding the functional-only amounts posted to it up to
+    its date (a missing one is added)."""
+    parts = [(e.date, p.account, _functional_only(p, e, functional)) for e in entries for p in e.postings]
+    parts = sorted((d, a, f) for d, a, f in parts if f)
+    if not parts:
+        return list(assertions)
+    by_key = {(a.as_of, a.account, a.commodity): a for a in assertions}
+    result = dict(by_key)
+    held: dict[str, Decimal] = {}
+    i = 0
+    for as_of in sorted({a.as_of for a in assertions}):
+        while i < len(parts) and parts[i][0] <= as_of:
+            held[parts[i][1]] = held.get(parts[i][1], Decimal(0)) + parts[i][2]
+            i += 1
+        for account, extra in held.items():
+            key = (as_of, account, functional)
+            base = by_key.get(key)
+            amount = (base.amount if base is not None else Decimal(0)) + extra
+            result[key] = Assertion(as_of, account, functional, amount)
+    return list(result.values())
+
+
+def _transaction(e: ExportEntry, names: dict[str, str], functional: str) -> list[str]:
     flag = "*" if e.state == "posted" else "!"
     lines = [f"{e.date.isoformat()} {flag} {quote(e.description)}",
              f'  entry_id: "{e.id}"', f'  event_id: "{e.event_id}"']
@@ -206,19 +260,41 @@ def _transaction(e: ExportEntry, names: dict[str, str]) -> list[str]:
         lines.append(f"  reason: {quote(e.reason)}")
     if Decimal(e.rate) != 1:
         lines.append(f'  rate: "{e.rate}"')
+    foreign = e.currency != functional
     for p in e.postings:
+        meta = _metadata(p)
+        if not foreign:
+            if p.is_units:
+                exact = p.units * p.cost_per_unit == p.amount
+                cost = (f"{{{fmt(p.cost_per_unit)} {e.currency}}}" if exact
+                        else f"{{{{{fmt(abs(p.amount))} {e.currency}}}}}")  # a total cost is never negative
+                lines.append(f"  {p.account}  {fmt(p.units)} {names[p.commodity]} {cost}")
+            else:
+                lines.append(f"  {p.account}  {fmt(p.amount)} {e.currency}")
+            lines.extend(meta)
+            continue
+        f = _functional(p, e, functional)
+        apart = _functional_only(p, e, functional)
+        weight = f"{fmt(abs(f - apart))} {functional}"
         if p.is_units:
-            exact = p.units * p.cost_per_unit == p.amount
-            cost = f"{{{fmt(p.cost_per_unit)} {e.currency}}}" if exact else f"{{{{{fmt(p.amount)} {e.currency}}}}}"
-            lines.append(f"  {p.account}  {fmt(p.units)} {names[p.commodity]} {cost}")
-        else:
-            lines.append(f"  {p.account}  {fmt(p.amount)} {e.currency}")
-        seen = set()
-        for key, value in sorted(p.dimensions):
-            k = meta_key(key)
-            if k in seen:
-                continue
-            seen.add(k)
-            lines.append(f"    {k}: {quote(str(value))}")
+            lines.append(f"  {p.account}  {fmt(p.units)} {names[p.commodity]} {{{{{weight}}}}}")
+            lines.extend(meta)
+        elif p.amount:
+            lines.append(f"  {p.account}  {fmt(p.amount)} {e.currency} @@ {weight}")
+            lines.extend(meta)
+        if apart:
+            lines.append(f"  {p.account}  {fmt(apart)} {functional}")
+            lines.extend(meta)
     lines.append("")
+    return lines
+
+
+def _metadata(p: Posting) -> list[str]:
+    lines, seen = [], set()
+    for key, value in sorted(p.dimensions):
+        k = meta_key(key)
+        if k in seen:
+            continue
+        seen.add(k)
+        lines.append(f"    {k}: {quote(str(value))}")
     return lines

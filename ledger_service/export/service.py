@@ -29,7 +29,8 @@ def journal(conn: Connection, subsidiary: str, to: date | None = None) -> Journa
         select(entries.c.id, entries.c.event_id, entries.c.effective_date, entries.c.state, entries.c.currency,
                entries.c.rate, entries.c.description, entries.c.reverses_entry_id, entries.c.reason,
                accounts.c.name.label("account"), postings.c.commodity, postings.c.quantity, postings.c.cost_per_unit,
-               postings.c.amount, postings.c.dimensions, commodities.c.kind, commodities.c.exponent,
+               postings.c.amount, postings.c.functional_amount, postings.c.dimensions, commodities.c.kind,
+               commodities.c.exponent,
                *[postings.c[d] for d in DIMENSIONS])
         .join(postings, postings.c.entry_id == entries.c.id)
         .join(accounts, accounts.c.id == postings.c.account_id)
@@ -39,6 +40,7 @@ def journal(conn: Connection, subsidiary: str, to: date | None = None) -> Journa
     )
     if to is not None:
         q = q.where(entries.c.effective_date <= to)
+    fexp = currency_exponent(sub.functional_currency)
     headers: dict[int, dict] = {}
     lines: dict[int, list[Posting]] = {}
     for r in conn.execute(q).mappings():
@@ -56,6 +58,7 @@ def journal(conn: Connection, subsidiary: str, to: date | None = None) -> Journa
             units=from_minor(r["quantity"], r["exponent"]) if units else None,
             commodity=r["commodity"] if units else None,
             cost_per_unit=Decimal(r["cost_per_unit"]) if units else None,
+            functional_amount=from_minor(r["functional_amount"], fexp),
             dimensions=tuple(sorted(dims)),
         ))
     result = tuple(

@@ -15,22 +15,31 @@ posts nothing, even where a changed grouping would have given some transactions 
 Finances amounts stay one event each: pages split an event group anywhere, and a grouping that depended on page
 boundaries would give the same money two keys.
 
+An amount in a currency other than the functional one posts at the rate of its entry's date, asked of `rates`; a
+closed foreign settlement with a positive total is converted at its deposit date's rate against the value clearing
+carries it at, asked of `carried` once everything before it in the document has been yielded (see docs/fx.md). A
+closed event group in a foreign currency is therefore yielded at the end of its document, after its amounts, as a
+flat file's summary is. Both are calls the ingest service answers from the ledger; without them (rates None) a
+foreign amount is refused, naming its line.
+
 Pure: no I/O. ingest.service reads what this yields and writes it in batches.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Callable, Iterable, Iterator
 
 from ledger_service import limits
+from ledger_service.errors import LedgerError
 from ledger_service.ingest import precedence
-from ledger_service.posting.amazon import (Posted, amount_entry, settlement_events, summary_fields,
-                                           transaction_entry, transaction_key)
+from ledger_service.posting.amazon import (Posted, amount_entry, disbursement_date, settlement_events,
+                                           summary_fields, transaction_entry, transaction_key)
 from ledger_service.sources.amazon.settlement_v2 import summary_dates_problem
-from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary
+from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary, posted_day
 
 
 def is_flat_file(system: str) -> bool:
@@ -52,6 +61,10 @@ class Planner:
     final_ids: set[str] = field(default_factory=set)
     superseded: int = 0  # Finances amounts recorded but not posted: a flat file already settled them
     periods: dict[str, tuple] = field(default_factory=dict)  # settlement id -> (start, end) of its summary
+    # (currency, day) -> rate to the functional currency (LedgerError naming pair and day when there is none)
+    rates: Callable[[str, date], Decimal] | None = None
+    # (settlement id, flat file?) -> the functional value clearing holds for it once all yielded so far is written
+    carried: Callable[[str, bool], Decimal] | None = None
 
     def plan(self, records: Iterable[SettlementSummary | AmazonAmount]) -> Iterator[Posted]:
         period_end: dict[str, datetime | None] = {}  # settlement id -> its end, for rows that carry no date
@@ -61,11 +74,15 @@ class Planner:
         latest: dict[str | None, datetime] = {}  # event group -> latest posted date of its amounts in this document
         undated: list[AmazonAmount] = []
 
+        closed_foreign: list[SettlementSummary] = []  # closed foreign groups: converted after their amounts
+
         def flush_group() -> Iterator[Posted]:
             nonlocal group
             if group:
                 posted = transaction_entry(self.subsidiary, group, self.mapping,
                                            default_date=self._document_date(period_end, group[0]))
+                if group[0].currency != self.functional_currency:
+                    posted = self._at_rate(posted, group[0])
                 # by id: parse_document lists every summary before the rows (the streamed reader interleaves them)
                 held[group[0].settlement_id].add(posted.event.input_hash, len(group))
                 group = []
@@ -85,8 +102,10 @@ class Planner:
                     self.final_ids.add(record.settlement_id)
                 if is_flat_file(record.source.system):
                     held.setdefault(record.settlement_id, _Held(record)).check_same(record, self.document)
+                elif record.final and record.currency != self.functional_currency and not self._superseded(record):
+                    closed_foreign.append(record)
                 else:
-                    yield settlement_events(self.subsidiary, record, superseded=self._superseded(record))
+                    yield self._settlement(record, superseded=self._superseded(record))
                 continue
             self._check_currency(record)
             if record.final and record.settlement_id:
@@ -108,12 +127,55 @@ class Planner:
         for record in undated:
             yield self._amount(record, self._document_date(latest, record))
         for summary in held.values():
-            yield settlement_events(self.subsidiary, summary.summary, rows=(summary.count, summary.digest.hexdigest()))
+            yield self._settlement(summary.summary, rows=(summary.count, summary.digest.hexdigest()))
+        for record in closed_foreign:
+            yield self._settlement(record)
 
     def _amount(self, record: AmazonAmount, default_date: datetime | None) -> Posted:
         superseded = self._superseded(record)
         self.superseded += superseded
-        return amount_entry(self.subsidiary, record, self.mapping, superseded=superseded, default_date=default_date)
+        posted = amount_entry(self.subsidiary, record, self.mapping, superseded=superseded, default_date=default_date)
+        if record.currency != self.functional_currency:
+            posted = self._at_rate(posted, record)
+        return posted
+
+    def _at_rate(self, posted: Posted, record: AmazonAmount) -> Posted:
+        """A foreign amount's entries at the rate of their own date."""
+        if not posted.entries:
+            return posted
+        entries = tuple(replace(e, rate=self._rate(e.currency, e.date, record)) for e in posted.entries)
+        return Posted(posted.event, entries, posted.suspense)
+
+    def _settlement(self, summary: SettlementSummary, superseded: bool = False,
+                    rows: tuple[int, str] | None = None) -> Posted:
+        """The summary's event and its disbursement or carry; a foreign one at its deposit date's rate, converted
+        (when positive) against what clearing carries the settlement at: everything yielded before it included."""
+        total, when = summary.total_amount, disbursement_date(summary)
+        if (summary.currency == self.functional_currency or superseded or not summary.final or not total
+                or when is None):  # nothing converts (a missing date is settlement_events' error)
+            return settlement_events(self.subsidiary, summary, superseded, rows)
+        rate = self._rate(summary.currency, posted_day(when), summary)
+        carried = None
+        if total > 0:
+            if self.carried is None:
+                raise ParseError(self.document, summary.source.line or summary.source.page,
+                                 f"settlement {summary.settlement_id} in {summary.currency} cannot be converted: "
+                                 "no ledger to read what clearing carries it at")
+            carried = self.carried(summary.settlement_id, is_flat_file(summary.source.system))
+        return settlement_events(self.subsidiary, summary, superseded, rows,
+                                 functional_currency=self.functional_currency, rate=rate, carried=carried)
+
+    def _rate(self, currency: str, day: date, record: SettlementSummary | AmazonAmount) -> Decimal:
+        where = record.source.line or record.source.page
+        if self.rates is None:
+            raise ParseError(self.document, where,
+                             f"amount in {currency} for subsidiary {self.subsidiary} "
+                             f"(functional {self.functional_currency}): no exchange rate source configured")
+        try:
+            return self.rates(currency, day)
+        except LedgerError as exc:
+            raise ParseError(self.document, where, f"amount in {currency} for subsidiary {self.subsidiary} "
+                             f"(functional {self.functional_currency}) on {day}: {exc.message}") from None
 
     def _group_date(self, period_end: dict, record: AmazonAmount) -> datetime | None:
         return period_end.get(record.settlement_id) or self.group_dates.get(record.settlement_id)
@@ -132,11 +194,12 @@ class Planner:
         return not is_flat_file(record.source.system) and record.settlement_id in self.settled
 
     def _check_currency(self, record: AmazonAmount) -> None:
-        """What every amount must be, whatever its source (limits.py): in the functional currency (until exchange
-        rates exist), within the allowed range, with identifiers that fit their columns and hold no control
-        characters. A violation refuses the whole document, naming its line or page."""
+        """What every amount must be, whatever its source (limits.py): in the functional currency unless the
+        planner has rates (the rate itself is asked for when the amount posts), within the allowed range, with
+        identifiers that fit their columns and hold no control characters. A violation refuses the whole document,
+        naming its line or page."""
         where = record.source.line or record.source.page
-        if record.currency != self.functional_currency:
+        if record.currency != self.functional_currency and self.rates is None:
             raise ParseError(self.document, where,
                              f"amount in {record.currency} for subsidiary {self.subsidiary} "
                              f"(functional {self.functional_currency}): no exchange rate source configured")

@@ -5,6 +5,12 @@ batches, all inside one database transaction: a ParseError naming file:line (or 
 file rolls the whole file back. On PostgreSQL each batch's writes run on a second thread while the next batch is
 parsed and prepared (see _Writer). The same file again changes nothing (natural keys). A closed settlement
 supersedes what Finances data posted for it (see precedence.py), so nothing is counted twice.
+
+Amounts in a foreign currency: the planner asks a RateCache (fx.lookups) for the rate of each entry's date, and,
+for a foreign settlement's disbursement, what clearing carries the settlement at. To answer that, everything the
+planner yielded before the disbursement is written first (a short batch), then the ledger is read
+(fx.lookups.clearing_held): the file's own rows are counted exactly as they were stored, duplicates never twice.
+Functional-currency documents never ask either question.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
@@ -19,6 +26,7 @@ from sqlalchemy import Connection, Engine
 
 from ledger_service.chart.service import get_subsidiary
 from ledger_service.errors import Conflict
+from ledger_service.fx.lookups import RateCache, clearing_held
 from ledger_service.ingest import precedence
 from ledger_service.ingest.collector import fewer_collections
 from ledger_service.ingest.plan import Planner
@@ -93,11 +101,21 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
         try:
             with _Writer(conn) as writer:
                 items: list = []
+
+                def carried(settlement_id: str, flat_file: bool) -> Decimal:
+                    """What clearing holds for a settlement once all the planner yielded before is written."""
+                    _post(conn, writer, items, report, actor)
+                    items.clear()
+                    writer.wait()
+                    return clearing_held(conn, subsidiary, sub.functional_currency, settlement_id, flat_file)
+
+                planner.rates = RateCache(conn, sub.functional_currency, before_read=writer.wait)
+                planner.carried = carried
                 for posted in planner.plan(records):
                     items.append((posted.event, list(posted.entries), posted.suspense))
                     if len(items) >= BATCH:
                         _post(conn, writer, items, report, actor)
-                        items = []
+                        items.clear()
                 _post(conn, writer, items, report, actor)
         except Conflict as exc:
             raise _settlement_conflict(exc, document) from None

@@ -209,3 +209,21 @@ def _as_date(value) -> date:
 
 def _iso(value) -> str | None:
     return value.isoformat(timespec="seconds") if isinstance(value, datetime) else value
+
+
+def projection_problems(conn: Connection) -> list[str]:
+    """`verify`: the periods table must be the fold of the close and reopen events (the latest one per period),
+    so that a period opened behind the log's back (an UPDATE of the projection) is named."""
+    folded: dict[tuple[str, str], tuple[str, int]] = {}
+    for r in conn.execute(select(events.c.id, events.c.subsidiary, events.c.kind, events.c.payload)
+                          .where(events.c.kind.in_((CLOSED, REOPENED))).order_by(events.c.id)):
+        period = json.loads(r.payload)["period"]
+        folded[(r.subsidiary, period)] = ("closed" if r.kind == CLOSED else "open", r.id)
+    stored = {(r.subsidiary, r.period): (r.status, r.event_id) for r in conn.execute(select(periods))}
+    problems = []
+    for key in sorted(set(folded) | set(stored)):
+        if folded.get(key) != stored.get(key):
+            want = folded.get(key, ("open", None))
+            problems.append(f"period {key[1]} of {key[0]}: the periods table says {stored.get(key, ('open', None))}, "
+                            f"its events say {want} (status, event)")
+    return problems

@@ -11,6 +11,10 @@ account credited (a sale credits revenue; a fee, being negative, debits its expe
 Finances events from an open event group are provisional: their entries post as `pending`. The closed settlement
 (flat file or closed group) posts final entries; ingest.precedence reverses what they supersede.
 
+An amount in a currency other than the subsidiary's functional currency posts in its own currency; the planner
+(ingest.plan) gives its entry the rate of the entry's date. A foreign settlement paid out is converted by Amazon into
+the functional-currency bank account: settlement_events posts the conversion and its realized FX (docs/fx.md).
+
 Pure: no I/O. The caller (ingest.service) supplies the mapping and writes what these functions return.
 """
 
@@ -24,6 +28,7 @@ from functools import lru_cache
 from ledger_service.errors import Invalid
 from ledger_service.eventlog.model import EventDraft, Source, sha256_hex
 from ledger_service.journal.model import EntryDraft, Posting, money_posting
+from ledger_service.journal.model import dims as sorted_dims  # `dims` names a local below
 from ledger_service.money import round_money
 from ledger_service.sources.model import AmazonAmount, ParseError, SettlementSummary, posted_day
 
@@ -31,6 +36,8 @@ CLEARING = "Assets:Amazon:Clearing"
 SUSPENSE = "Assets:Suspense:Amazon"
 BANK = "Assets:Bank:Operating"
 PAYABLE = "Liabilities:Amazon:Payable"  # negative settlements the seller owes Amazon, until collected
+CONVERSION = "Assets:Amazon:Conversion"  # a foreign settlement on its way into the functional-currency bank
+REALIZED_FX = "Income:FX:Realized"
 VAT = "Liabilities:Tax:VAT"
 VAT_INCLUSIVE_ROLES = ("revenue", "contra_revenue", "promotion")
 CARRIED_TAX_ROLES = ("sales_tax", "vat", "tax_withheld")  # a transaction's own tax rows
@@ -213,8 +220,14 @@ def _included_vat(amount: AmazonAmount, rule, mapping, when: datetime) -> Decima
     return round_money(amount.amount * rate / (1 + rate), amount.currency)
 
 
+def disbursement_date(summary: SettlementSummary) -> datetime | None:
+    """The date a settlement's disbursement (or carry) posts on: its deposit date, else its end, else its start."""
+    return summary.deposit_date or summary.end or summary.start
+
+
 def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: bool = False,
-                      rows: tuple[int, str] | None = None) -> Posted:
+                      rows: tuple[int, str] | None = None, *, functional_currency: str | None = None,
+                      rate: Decimal | None = None, carried: Decimal | None = None) -> Posted:
     """The settlement's summary as an event; a closed settlement with a non-zero total also posts its disbursement.
 
     `rows` (a flat file's settlement: how many amounts, and a digest of its transactions' input hashes) makes the
@@ -224,30 +237,49 @@ def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: b
     Amazon carries it into the next settlement (a `Payable to Amazon` row there), where sales absorb it or the
     seller's card is charged (`Successful charge`). So it moves from clearing to Liabilities:Amazon:Payable, which
     the next settlement's Payable to Amazon row clears; only the real charge touches the bank or card.
+
+    A settlement in a currency other than `functional_currency` needs `rate`, the rate of its deposit date (the
+    caller reads it; this stays pure). A positive one is Amazon converting it into the functional-currency bank
+    account, and needs `carried`, the functional value at which clearing holds the settlement (the caller sums it
+    from the ledger: fx.lookups.clearing_held); see _converted.
     """
     total = summary.total_amount
-    when = summary.deposit_date or summary.end or summary.start
+    when = disbursement_date(summary)
     entries: tuple[EntryDraft, ...] = ()
     if summary.final and not superseded and total is not None and total != 0:
         if when is None:  # a disbursement needs a date; never invent one
             where = summary.source.line or summary.source.page
             raise Invalid(f"{summary.source.document}:{where}: settlement {summary.settlement_id} has a total but "
                           "no deposit, end or start date to post its disbursement on")
+        foreign = functional_currency is not None and summary.currency != functional_currency
+        if foreign and rate is None:
+            raise Invalid(f"settlement {summary.settlement_id} is in {summary.currency}, not the functional "
+                          f"{functional_currency}: its disbursement needs the rate of {posted_day(when)}")
         dims = dict(settlement_id=summary.settlement_id, marketplace=summary.marketplace)
-        if total > 0:
-            to, role = BANK, "disbursement"
-            description = f"Disbursement of settlement {summary.settlement_id}"
+        if total > 0 and foreign:
+            if carried is None:
+                raise Invalid(f"settlement {summary.settlement_id} in {summary.currency}: its disbursement needs "
+                              "the functional value clearing carries it at")
+            entries = _converted(subsidiary, summary, posted_day(when), functional_currency, rate, carried, dims)
         else:
-            to, role = PAYABLE, "carried_balance"
-            description = f"Settlement {summary.settlement_id} is negative: owed to Amazon, carried forward"
-        entries = (EntryDraft(
-            subsidiary=subsidiary,
-            date=posted_day(when),
-            currency=summary.currency,
-            description=description,
-            postings=(money_posting(to, total, **dims, role=role),
-                      money_posting(CLEARING, -total, **dims)),
-        ),)
+            if total > 0:
+                to, role = BANK, "disbursement"
+                description = f"Disbursement of settlement {summary.settlement_id}"
+            else:
+                # In a foreign currency too, the carry stays in the settlement's currency, at the deposit date's
+                # rate, with no realized FX: no cash moved, nothing was converted. What the rows' rates and this one
+                # leave in clearing is a balance like any other: revalued at period end (fx.revaluation).
+                to, role = PAYABLE, "carried_balance"
+                description = f"Settlement {summary.settlement_id} is negative: owed to Amazon, carried forward"
+            entries = (EntryDraft(
+                subsidiary=subsidiary,
+                date=posted_day(when),
+                currency=summary.currency,
+                description=description,
+                postings=(money_posting(to, total, **dims, role=role),
+                          money_posting(CLEARING, -total, **dims)),
+                rate=rate if foreign else Decimal(1),
+            ),)
     raw = summary.source.raw
     if summary.source.system.startswith("amazon-settlement"):
         key = f"settlement:{summary.settlement_id}:summary"
@@ -264,6 +296,44 @@ def settlement_events(subsidiary: str, summary: SettlementSummary, superseded: b
         payload=summary_fields(summary) | ({"rows": rows[0]} if rows else {}),
     )
     return Posted(event, entries)
+
+
+def _converted(subsidiary: str, summary: SettlementSummary, day, functional_currency: str, rate: Decimal,
+               carried: Decimal, tags: dict) -> tuple[EntryDraft, EntryDraft]:
+    """A positive foreign settlement paid out: Amazon converts it into the functional-currency bank account.
+
+    Amazon's own conversion rate is not in the settlement file, so the deposit date's rate stands for it (the bank
+    reconciliation shows any difference). Two entries, both tagged with the settlement:
+    1. in the settlement currency at that rate: clearing gives up the settlement at the functional value it carried
+       it at (`carried`), Assets:Amazon:Conversion takes it at round(total x rate), and the difference is realized
+       FX (amount 0, functional only; a credit is a gain);
+    2. in the functional currency: the bank receives round(total x rate) out of Conversion.
+    So clearing for the settlement nets to zero in both currencies, and Conversion nets to zero in functional
+    value (it holds the foreign amount in and the functional amount out: a trading account, never revalued).
+    """
+    total = summary.total_amount
+    converted = round_money(total * rate, functional_currency)
+    gain = converted - carried
+    postings = [
+        Posting(CLEARING, -total, functional_amount=-carried, dimensions=sorted_dims(**tags)),
+        Posting(CONVERSION, total, functional_amount=converted, dimensions=sorted_dims(**tags, role="conversion")),
+    ]
+    if gain:
+        postings.append(Posting(REALIZED_FX, Decimal(0), functional_amount=-gain,
+                                dimensions=sorted_dims(**tags, role="realized_fx")))
+    pair = f"{summary.currency}->{functional_currency}"
+    exchange = EntryDraft(
+        subsidiary=subsidiary, date=day, currency=summary.currency, rate=rate, postings=tuple(postings),
+        description=f"Disbursement of settlement {summary.settlement_id}: {summary.currency} converted at {pair} "
+                    f"{format(rate.normalize(), 'f')}",
+    )
+    deposit = EntryDraft(
+        subsidiary=subsidiary, date=day, currency=functional_currency,
+        description=f"Disbursement of settlement {summary.settlement_id}: {converted} {functional_currency} to the bank",
+        postings=(money_posting(BANK, converted, **tags, role="disbursement"),
+                  money_posting(CONVERSION, -converted, **tags, role="conversion")),
+    )
+    return exchange, deposit
 
 
 def _undated(summary: SettlementSummary) -> datetime:

@@ -37,7 +37,7 @@ from sqlalchemy import Connection, func, select
 from ledger_service.chart.service import get_subsidiary
 from ledger_service.journal.service import live_entries
 from ledger_service.money import currency_exponent, fmt, from_minor
-from ledger_service.posting.amazon import BANK, CLEARING, PAYABLE, SUSPENSE
+from ledger_service.posting.amazon import BANK, CLEARING, CONVERSION, PAYABLE, SUSPENSE
 from ledger_service.store.tables import accounts, entries, events, postings
 
 ROW_KINDS = ("amazon_amount", "suspense_reclass")
@@ -100,6 +100,8 @@ def _movements(conn: Connection, subsidiary: str, start: date | None, end: date 
         if kind == SUMMARY_KIND:
             if account in (BANK, PAYABLE):
                 moved[currency][account] += amount
+            elif account == CONVERSION:  # a foreign settlement disbursed through Amazon's conversion: paid out
+                moved[currency][BANK] += amount
         elif account == CLEARING:
             clearing[currency] += amount
         else:

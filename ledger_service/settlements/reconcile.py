@@ -46,7 +46,7 @@ from ledger_service.exceptions.service import exceptions
 from ledger_service.ingest.precedence import FLAT_FILE_SYSTEMS, known_settlements, settled_by_flat_file
 from ledger_service.journal.service import live_entries
 from ledger_service.money import currency_exponent, fmt, from_minor
-from ledger_service.posting.amazon import BANK, CLEARING, PAYABLE, SUSPENSE
+from ledger_service.posting.amazon import BANK, CLEARING, CONVERSION, PAYABLE, SUSPENSE
 from ledger_service.store.tables import accounts, entries, events, postings
 
 ROWS_KIND = "amazon_amount"  # the settlement's amounts
@@ -144,7 +144,7 @@ def _movements(conn: Connection, subsidiary: str) -> dict:
         .join(entries, entries.c.id == postings.c.entry_id)
         .join(events, events.c.id == entries.c.event_id)
         .join(accounts, accounts.c.id == postings.c.account_id)
-        .where(_posted_live(subsidiary), accounts.c.name.in_([CLEARING, BANK, PAYABLE, SUSPENSE]))
+        .where(_posted_live(subsidiary), accounts.c.name.in_([CLEARING, BANK, CONVERSION, PAYABLE, SUSPENSE]))
         .group_by(postings.c.settlement_id, entries.c.currency, accounts.c.name, events.c.kind)
     )
     out: dict = defaultdict(lambda: defaultdict(int))
@@ -158,7 +158,9 @@ def _movements(conn: Connection, subsidiary: str) -> dict:
         elif account == SUSPENSE:  # rows put amounts in, reclasses take them out
             m["suspense"] -= amount
         elif kind == SUMMARY_KIND:
-            m["deposit" if account == BANK else "carried"] += amount
+            # a foreign settlement is deposited through Amazon's conversion (posting.amazon): its currency's
+            # Conversion posting is the deposit; in the functional currency bank and Conversion cancel
+            m["deposit" if account in (BANK, CONVERSION) else "carried"] += amount
     return out
 
 

@@ -144,3 +144,84 @@ def test_commodity_names_are_valid_deterministic_and_one_to_one():
     assert names["1234"] == "SKU-1234" and names["x_y.z'"] == "X_Y.Z"
     assert all(len(n) <= 24 and n[0].isalpha() and n not in {"USD"} for n in names.values())
     assert quote('a "b"\nc') == '"a \\"b\\" c"'
+
+
+def test_a_foreign_settlement_and_its_revaluation_export_at_our_functional_amounts(engine):
+    """A EUR settlement in the GBP subsidiary (tests/fx/support.py: rows at their dates' rates, paid out in August
+    with realized FX) and July's revaluation with its reversal: bean-check passes, every assertion (per commodity,
+    the FX-only amounts in GBP included) holds, and beancount's GBP weights are our functional amounts."""
+    from ledger_service.fx.service import revalue_period
+    from ledger_service.ingest.service import ingest_bytes
+    from ledger_service.store.engine import write_transaction
+    from tests.fx.support import RATES, eur_settlement, import_eur_gbp
+
+    import_eur_gbp(engine, RATES | {"2026-07-31": "0.87", "2026-08-03": "0.88"})
+    post(engine, event("uk-open", subsidiary="UK"), [transfer("Assets:Bank:Operating", "Equity:OpeningBalances",
+                                                              "100.00", subsidiary="UK", currency="GBP",
+                                                              on=date(2026, 7, 1))])
+    ingest_bytes(engine, eur_settlement(deposit="2026-08-03"), "de.txt", "UK")
+    with write_transaction(engine) as conn:
+        revalue_period(conn, "UK", "2026-07", "close-1")
+        text = beancount_text(conn, "UK")
+        assert beancount_text(conn, "UK") == text  # deterministic
+    entries, errors, options = loader.load_string(text)
+    assert errors == [], "\n".join(str(e) for e in errors) + "\n" + text
+    assert options["operating_currency"] == ["GBP"]
+    # order A at 0.85123: each posting in EUR, weighed at our GBP amount (the residual included)
+    assert "Assets:Amazon:Clearing  80.00 EUR @@ 68.10 GBP" in text
+    assert "Income:Amazon:Sales:Principal  -100.00 EUR @@ 85.13 GBP" in text
+    # the disbursement: clearing given up at what it carried, Conversion at 08-03's rate, the gain in GBP
+    assert "Assets:Amazon:Clearing  -110.00 EUR @@ 93.80 GBP" in text
+    assert "Assets:Amazon:Conversion  110.00 EUR @@ 96.80 GBP" in text
+    assert "Income:FX:Realized  -3.00 GBP" in text
+    # the revaluation (amount 0 in EUR) moves GBP only
+    assert "Assets:Amazon:Clearing  1.90 GBP" in text and "Income:FX:Unrealized  -1.90 GBP" in text
+    # the July-end assertion of clearing in GBP is its GBP balance (none) plus the revaluation's 1.90
+    assert "2026-08-01 balance Assets:Amazon:Clearing  1.90 GBP" in text
+    assert "2026-08-01 balance Assets:Amazon:Clearing  110.00 EUR" in text
+
+    def weight(account: str, currency: str, before: date | None = None) -> Decimal:
+        total = Decimal(0)
+        for e in entries:
+            if isinstance(e, data.Transaction) and (before is None or e.date < before):
+                for p in e.postings:
+                    if p.account == account:
+                        w = p.units.number * (p.price.number if p.price else 1)
+                        if (p.price.currency if p.price else p.units.currency) == currency:
+                            total += w
+        return total
+
+    with engine.connect() as conn:
+        ours = {(r["account"]): r["functional_balance"] for r in balance_rows(conn, "UK", date(2026, 7, 31))
+                if r["commodity"] == "EUR"}
+        later = {(r["account"], r["commodity"]): r for r in balance_rows(conn, "UK")}
+    assert ours["Assets:Amazon:Clearing"] == Decimal("95.70")
+    for account in ("Assets:Amazon:Clearing", "Income:Amazon:Sales:Principal", "Income:FX:Unrealized"):
+        assert abs(weight(account, "GBP", date(2026, 8, 1)) - ours[account]) < Decimal("0.000001"), account
+    assert _beancount_balance(entries, "Assets:Bank:Operating", "GBP") == later[
+        ("Assets:Bank:Operating", "GBP")]["balance"] == Decimal("196.80")
+    assert _beancount_balance(entries, "Assets:Amazon:Conversion", "EUR") == Decimal("110.00")
+    assert _beancount_balance(entries, "Assets:Amazon:Conversion", "GBP") == Decimal("-96.80")
+    assert _beancount_balance(entries, "Income:FX:Realized", "GBP") == later[
+        ("Income:FX:Realized", "EUR")]["functional_balance"] == Decimal("-3.00")
+
+
+def test_a_functional_amount_against_its_amounts_sign_is_written_apart():
+    """beancount refuses negative prices: a posting of 0.01 EUR carried at -0.02 GBP is written as 0.01 EUR at a
+    zero price plus -0.02 GBP on the same account, whose GBP assertion then includes it."""
+    from ledger_service.export.beancount import Assertion, ExportEntry, Journal, render
+    from ledger_service.journal.model import Posting
+
+    on = date(2026, 7, 2)
+    postings = (Posting("Assets:A", Decimal("10.00"), functional_amount=Decimal("8.62")),
+                Posting("Assets:B", Decimal("-10.01"), functional_amount=Decimal("-8.60")),
+                Posting("Assets:C", Decimal("0.01"), functional_amount=Decimal("-0.02")))
+    entry = ExportEntry(1, 1, on, "posted", "EUR", "0.86", "odd rounding", postings)
+    end = date(2026, 7, 31)
+    checks = (Assertion(end, "Assets:A", "EUR", Decimal("10.00")), Assertion(end, "Assets:B", "EUR", Decimal("-10.01")),
+              Assertion(end, "Assets:C", "EUR", Decimal("0.01")))
+    text = render(Journal("UK", "GBP", (entry,), checks))
+    assert "Assets:C  0.01 EUR @@ 0.00 GBP\n  Assets:C  -0.02 GBP" in text
+    assert "2026-08-01 balance Assets:C  -0.02 GBP" in text
+    assert "Assets:B  -10.01 EUR @@ 8.60 GBP" in text
+    assert loader.load_string(text)[1] == []
