@@ -32,6 +32,7 @@ from ledger_service.export.api import router as exports_router
 from ledger_service.journal.api import router as journal_router
 from ledger_service.periods.api import router as periods_router
 from ledger_service.rates.api import router as rates_router
+from ledger_service.reports.api import router as reports_router
 from ledger_service.settings import Settings
 from ledger_service.settlements.api import router as settlements_router
 from ledger_service.store import readiness
@@ -163,6 +164,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return {"status": "ready", "checks": body}
 
     for router in (chart_router, journal_router, events_router, balances_router, settlements_router, tokens_router,
-                   rates_router, periods_router, exports_router, trace_router):
+                   rates_router, periods_router, reports_router, exports_router, trace_router):
         app.include_router(router)
     return app

@@ -13,7 +13,7 @@ import typer
 from ledger_service.auth import service
 from ledger_service.auth.model import ROLE_NOTES, Role
 from ledger_service.cli.common import FormatOpt, engine, fail
-from ledger_service.cli.output import Format, console, emit
+from ledger_service.cli.output import Format, console, emit, write_csv
 from ledger_service.errors import LedgerError
 from ledger_service.store.engine import write_transaction
 
@@ -35,6 +35,11 @@ def create(name: Annotated[str, typer.Option("--name", help="unique; never reuse
         fail(exc)
     if fmt == Format.json:
         emit(info.as_dict() | {"token": secret}, fmt)
+        return
+    if fmt == Format.csv:
+        row = info.as_dict()
+        write_csv([row | {"subsidiaries": ";".join(row["subsidiaries"] or ()), "token": secret}],
+                  ["name", "role", "subsidiaries", "created_at", "token"])
         return
     print_secret(info, secret)
 

@@ -28,6 +28,8 @@ def show(fmt: FormatOpt = Format.table) -> None:
               "source": f"{r['source']} {r['where']}".strip()} for r in rows]
     emit(rows, fmt, rows=table, title="settings in force (flag > env > ledger.toml > default)",
          columns=["setting", "current", "source"])
+    if fmt == Format.csv:  # rows only: the notes below are for a person at a terminal
+        return
     file = settings.config_dir / CONFIG_FILE if settings.config_dir else None
     if file is None:
         console.print("[dim]no config folder (--config-dir, LEDGER_CONFIG_DIR or ./ledger-config)[/dim]")

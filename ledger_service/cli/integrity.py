@@ -17,10 +17,11 @@ import typer
 from ledger_service.balances import checkpoint as checkpoints
 from ledger_service.balances import integrity
 from ledger_service.cli.common import FormatOpt, engine, fail
-from ledger_service.cli.output import Format, console, emit, errors
+from ledger_service.cli.output import Format, console, emit, errors, write_csv
 from ledger_service.errors import LedgerError
 from ledger_service.store.engine import write_transaction
 
+VERIFY_CSV = ["ok", "events", "entries", "legacy_events", "first_broken_event", "checkpoint", "problem"]
 KeyFileOpt = Annotated[Optional[Path], typer.Option(
     "--key-file", help=f"file holding the checkpoint HMAC key (default: ${checkpoints.KEY_ENV})", dir_okay=False,
     show_default=False)]
@@ -50,6 +51,10 @@ def verify(checkpoint: Annotated[Optional[Path], typer.Option(
             "problems": report.problems}
     if fmt == Format.json:
         emit(data, fmt)
+    elif fmt == Format.csv:  # one row per problem (one row when there is none), the summary on each
+        summary = {k: data[k] for k in VERIFY_CSV[:5]} | {
+            "checkpoint": f"{checkpoint} ({anchor.written_at})" if anchor else ""}
+        write_csv([summary | {"problem": p} for p in report.problems] or [summary | {"problem": ""}], VERIFY_CSV)
     elif report.ok:
         legacy = f" ({report.legacy_events} hashed before migration 0006, record version 1)" \
             if report.legacy_events else ""

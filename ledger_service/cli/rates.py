@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from ledger_service.cli.common import FormatOpt, engine, fail, parse_date
-from ledger_service.cli.output import Format, console, emit
+from ledger_service.cli.output import Format, console, emit, write_csv
 from ledger_service.errors import LedgerError
 from ledger_service.rates import service
 
@@ -30,6 +30,8 @@ def import_(file: Annotated[Path, typer.Argument(help="a `date,from,to,rate` CSV
         fail(exc)
     if fmt == Format.json:
         emit(result, fmt)
+    elif fmt == Format.csv:
+        write_csv([result], ["file", "imported", "duplicates"])
     else:
         console.print(f"{result['file']}: {result['imported']} rates imported, {result['duplicates']} duplicates "
                       "(already held)")
@@ -48,6 +50,10 @@ def show(from_currency: Annotated[str, typer.Option("--from", help="e.g. USD")],
         fail(exc)
     if fmt == Format.json:
         emit(found.as_dict(), fmt)
+    elif fmt == Format.csv:  # the rate as a decimal string; the dates and sources it came from, `;`-separated
+        row = found.as_dict()
+        write_csv([row | {"rate_dates": ";".join(row["rate_dates"]), "sources": ";".join(row["sources"])}],
+                  ["from", "to", "date", "rate", "method", "rate_dates", "sources", "explanation"])
     else:
         console.print(f"1 {found.from_currency} = {format(found.rate, 'f')} {found.to_currency} on {when}: "
                       f"{found.explanation}")

@@ -1,15 +1,19 @@
-"""The command line's reports: `reconcile settlements` and `report gross-to-net` (main.py registers both apps)."""
+"""The command line's reports: `reconcile settlements`, `report gross-to-net` and `report close` (main.py registers
+both apps). With --format csv, each prints CSV rows only (no titles, no notes), so its output parses whole."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, parse_date
 from ledger_service.cli.common import subsidiary as resolve_subsidiary
-from ledger_service.cli.output import Format, console, emit, totals
+from ledger_service.cli.output import Format, console, emit, errors, totals, write_csv
 from ledger_service.errors import LedgerError
+from ledger_service.reports.render import PackFormat
 
 reconcile_app = typer.Typer(help="Reconciliations.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
@@ -38,12 +42,31 @@ def reconcile_settlements(code: SubsidiaryOpt = None,
         fail(exc)
     if fmt == Format.json:
         emit(data, fmt)
+    elif fmt == Format.csv and settlement_id is not None:
+        _settlement_csv(data)
     elif settlement_id is None:
         rows = [r | {"total": r["total_amount"]} for r in data]
         emit(data, fmt, rows=rows, title=f"settlements of subsidiary {subsidiary}", columns=SETTLEMENT_COLUMNS,
              totals=totals(rows, SETTLEMENT_COLUMNS, by="currency", label=f"{len(rows)} settlement(s)"))
     else:
         _settlement_tables(subsidiary, data)
+
+
+ONE_SETTLEMENT_CSV = ["part", *SETTLEMENT_COLUMNS, "difference", "deposit_difference", "suspense_count",
+                      "event_id", "document", "line", "amazon_type", "entry_id", "date", "kind", "description",
+                      "amount"]
+
+
+def _settlement_csv(s: dict) -> None:
+    """One settlement as CSV: its row (`part` settlement), then its open suspense amounts (`in suspense`) and the
+    other entries moving its clearing (`explained by`), in one header."""
+    rows = [{k: v for k, v in s.items() if k in ONE_SETTLEMENT_CSV}
+            | {"part": "settlement", "total": s["total_amount"]}]
+    rows += [r | {"part": "in suspense", "settlement_id": s["settlement_id"], "currency": s["currency"]}
+             for r in s["suspense_rows"]]
+    rows += [r | {"part": "explained by", "settlement_id": s["settlement_id"], "currency": s["currency"]}
+             for r in s["explained_by"]]
+    write_csv(rows, ONE_SETTLEMENT_CSV)
 
 
 def _settlement_tables(subsidiary: str, s: dict) -> None:
@@ -80,6 +103,12 @@ def report_gross_to_net(code: SubsidiaryOpt = None,
     if fmt == Format.json:
         emit(data, fmt)
         return
+    if fmt == Format.csv:  # one header for every currency; the notes on stderr, so stdout parses whole
+        write_csv([r | {"currency": cur["currency"]} for cur in data["currencies"] for r in _bridge_rows(cur)],
+                  ["currency", "line", "amount"])
+        for note in data["notes"]:
+            errors.print(f"note: {note}", highlight=False)
+        return
     for cur in data["currencies"]:  # the title on its own line: a table's title wraps at the table's width
         console.print(_title(data, cur["currency"]))
         emit(cur, fmt, rows=_bridge_rows(cur), columns=["line", "amount"])
@@ -110,3 +139,38 @@ def _title(data: dict, currency: str) -> str:
     if data["marketplace"]:
         parts.append(f"marketplace {data['marketplace']}")
     return " ".join(p for p in parts if p)
+
+
+@report_app.command("close")
+def report_close(code: SubsidiaryOpt = None,
+                 period: Annotated[str, typer.Option("--period", help="the month, YYYY-MM")] = ...,
+                 fmt: Annotated[PackFormat, typer.Option("--format", "-f", help="html, xlsx or csv")] = PackFormat.html,
+                 out: Annotated[Optional[Path], typer.Option(
+                     "--out", "-o", dir_okay=False, help="file to write (required for xlsx; default: stdout)")] = None
+                 ) -> None:
+    """The month-end close pack: trial balance, gross to net with its chart, settlements, exceptions, FX
+    revaluation and exports of one period (reports/close.py)."""
+    from ledger_service.reports.close import close_pack
+    from ledger_service.reports.render import render
+
+    subsidiary = resolve_subsidiary(code)
+    if fmt == PackFormat.xlsx and out is None:
+        errors.print("[red]error:[/red] --out FILE is required for --format xlsx (a workbook is not text)",
+                     highlight=False)
+        raise typer.Exit(2)
+    try:
+        with engine().connect() as conn:
+            pack = close_pack(conn, subsidiary, period)
+        data = render(pack, fmt)
+    except LedgerError as exc:
+        fail(exc)
+    if out is None:
+        sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.flush()
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        fail(ValueError(f"cannot write {out}: {exc.strerror or exc}"))
+    console.print(f"close pack {pack.subsidiary} {pack.period} ({fmt.value}, {pack.status}) written to {out}",
+                  soft_wrap=True)

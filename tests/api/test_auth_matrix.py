@@ -137,6 +137,8 @@ ROUTES: dict[tuple[str, str], Spec] = {
         "method": "GET", "url": f"/settlements/{b.settlements[sub][0]}", "params": {"subsidiary": sub}}),
     ("GET", "/exceptions"): Spec(Role.viewer, _get("/exceptions", subsidiary="{sub}")),
     ("GET", "/reports/gross-to-net"): Spec(Role.viewer, _get("/reports/gross-to-net", subsidiary="{sub}")),
+    ("GET", "/reports/close"): Spec(Role.viewer, _get("/reports/close", subsidiary="{sub}", period="2026-05",
+                                                      format="xlsx")),
     ("POST", "/ingest"): Spec(Role.poster, lambda e, b, sub: {
         "method": "POST", "url": "/ingest", "data": {"subsidiary": sub},
         "files": {"file": (f"{sub}-0.txt", settlement_file(sub, 0), "text/plain")}}),
