@@ -83,8 +83,9 @@ def init(accounts_dir: Annotated[Optional[Path], typer.Option(
 @app.command()
 def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon files go")] = Path("demo-data"),
          orders: int = 300, seed: int = 7) -> None:
-    """Initialise, generate Amazon files (a quarter of V2 settlements for US and UK, and the quarter before it in
-    the legacy layout for US and a Canadian subsidiary), ingest them, and print what they posted.
+    """Initialise, generate Amazon files (a quarter of V2 settlements for US and UK, UK also on amazon.de in EUR,
+    and the quarter before it in the legacy layout for US and a Canadian subsidiary), ingest them, print what they
+    posted, then close each subsidiary's first two months, export them for NetSuite and render their close packs.
 
     Every V2 settlement but the last arrives as its flat file; the last is still open, so only its open-group
     Finances pages are ingested: its amounts show as pending until its flat file comes. The legacy backfill has
@@ -115,6 +116,11 @@ def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon file
         trial_balance_cmd(code, None, Format.table)
         reconcile_settlements(code, fmt=Format.table)
         report_gross_to_net(code, fmt=Format.table)
+    from ledger_service.demo.close import close_and_export
+
+    console.print("month-end: each subsidiary's first two months closed, exported for NetSuite, close pack rendered")
+    for line in close_and_export(_engine(), out, ("US", "UK", "CA")):
+        console.print(line)
     console.print("now run `ledger-service serve` and open http://127.0.0.1:8000/docs")
     print_local_admin()
 

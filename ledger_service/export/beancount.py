@@ -6,6 +6,7 @@ What the file holds, in this order, each part sorted so that the same ledger alw
   carry their own cost per unit and the ledger does its own lot relief, so beancount is asked to keep the units
   at the cost each posting states rather than match lots (STRICT matching would refuse a sale that takes units
   at a cost no single lot has, or a balance that dips below zero in one state while the units are in transit);
+  with foreign-currency entries, `option "inferred_tolerance_default"` at half the functional minor unit (_tolerance);
 - a `commodity` directive for every currency and SKU, dated at its first use. A SKU's beancount name is made
   valid (upper case, A-Z 0-9 and `' . _ -`, starting with a letter, ending with a letter or digit, at most 24
   characters) by `commodity_names`, a deterministic mapping; the original SKU is the directive's `sku` metadata;
@@ -39,7 +40,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from ledger_service.journal.model import Posting
-from ledger_service.money import fmt, round_money
+from ledger_service.money import currency_exponent, fmt, round_money
 
 MAX_COMMODITY = 24
 _COMMODITY_OK = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$|^[A-Z]$")
@@ -174,6 +175,7 @@ def render(journal: Journal) -> str:
         f'option "title" {quote("ledger-service " + journal.subsidiary)}',
         f'option "operating_currency" "{journal.functional_currency}"',
         'option "booking_method" "NONE"',
+        *_tolerance(journal.functional_currency, currencies),
         "",
     ]
     for name, on in sorted(first_use_commodity.items(), key=lambda kv: (kv[1], kv[0])):
@@ -298,3 +300,14 @@ def _metadata(p: Posting) -> list[str]:
         seen.add(k)
         lines.append(f"    {k}: {quote(str(value))}")
     return lines
+
+
+def _tolerance(functional: str, currencies) -> list[str]:
+    """With foreign entries, a posting's functional weight is a price (`@@`) that beancount divides into a unit
+    price and multiplies back: the residue is a few 1e-26 of the functional currency, and no posting in that
+    currency gives beancount a tolerance to infer. Half the functional currency's minor unit is the tolerance
+    then: our functional amounts are exact to the minor unit, so it cannot hide a missing cent."""
+    if all(c == functional for c in currencies):
+        return []
+    half = Decimal(5).scaleb(-currency_exponent(functional) - 1)
+    return [f'option "inferred_tolerance_default" "{functional}:{half}"']
