@@ -82,6 +82,35 @@ class AmazonAmount(NamedTuple):
         return (self.transaction_type, self.amount_type, self.amount_description)
 
 
+class InventoryMovement(NamedTuple):
+    """One row of the FBA inventory ledger detail report: units of one FNSKU entering (+) or leaving (-) one
+    disposition at one fulfillment center (sources/amazon/inventory_ledger.py).
+
+    A NamedTuple for the reason AmazonAmount is one: immutable, and ingest builds one per report row. Parsing keeps
+    what Amazon said; `flags` names what the posting step must not post silently (an event type, disposition or
+    adjustment reason outside the published vocabulary): such a movement goes to the exception queue."""
+
+    natural_key: str  # content of the row + its occurrence index among identical rows of the file (see the parser)
+    date: date  # the report's Date: the day of the event as Amazon dates it
+    occurred_at: datetime | None  # "Date and Time" (Seller Central downloads only), naive UTC
+    fnsku: str | None
+    asin: str | None
+    msku: str | None
+    title: str | None
+    event_type: str  # Receipts, Shipments, CustomerReturns, Adjustments, VendorReturns, WhseTransfers, or as given
+    reference_id: str | None  # order id, FBA shipment id, removal order id, adjustment transaction id ...
+    quantity: int  # signed: negative for units leaving the disposition
+    fulfillment_center: str | None
+    disposition: str | None  # canonical upper case: SELLABLE, CUSTOMER_DAMAGED, ... or as given, upper-cased
+    reason: str | None  # adjustment reason code (M, F, E, ...): defaults/accounts/amazon/inventory_reasons.toml
+    country: str | None
+    reconciled_quantity: int | None
+    unreconciled_quantity: int | None
+    source: SourceRef
+    flags: tuple[str, ...] = ()  # unknown-event-type, unknown-disposition, unknown-reason
+    extra: tuple[tuple[str, str], ...] = ()  # non-empty cells of columns this parser does not map (Store, ...)
+
+
 @dataclass(frozen=True)
 class ParsedDocument:
     """Everything one document yielded, in document order."""
