@@ -11,18 +11,22 @@ them back. `verify` is what finds that afterwards. It checks, and names the firs
   - every entry balanced per commodity weight and in functional currency, with at least two postings, and every
     units posting worth units x cost;
   - every guard trigger present and enabled (store.tables.GUARD_TRIGGERS);
-  - the daily balances and chain heads equal a rebuild.
+  - the daily balances, the month-end balances and the chain heads equal a rebuild (a month-end row that differs
+    is named, with its subsidiary, account, commodity, state and month, and whether the month is a closed period).
 What the chain cannot show alone (its last events deleted and the head moved back, or the whole chain rewritten
 with the public hash function) needs an anchor kept outside the database: see balances.checkpoint.
 
-`rebuild` recomputes the daily balances and the chain heads from events, entries and postings; it first checks
+`rebuild` recomputes the daily and month-end balances and the chain heads from events, entries and postings (the
+month-end rows from the daily ones by `month_ends`, independently of the writer's incremental upkeep); it first checks
 the log and refuses over a broken one, because a rebuild would make the projections agree with the tampered rows
 and move the chain heads to a truncated tail, erasing two of the signs verify reports.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Connection, func, select, text
@@ -32,10 +36,12 @@ from ledger_service.chart.service import GENESIS_HASH
 from ledger_service.errors import LedgerError
 from ledger_service.eventlog.model import HASH_VERSIONS, chain_hash, chain_record
 from ledger_service.money import currency_exponent, round_money, from_minor
+from ledger_service.store.bulk import upsert_add
 from ledger_service.store.tables import (GUARD_TRIGGERS, accounts, balances, chain_heads, commodities, entries, events,
-                                         postings, subsidiaries)
+                                         month_balances, periods, postings, subsidiaries)
 
 BATCH = 2000  # events per read when walking the chain
+SHOWN = 5  # month-end rows that differ, named one by one
 
 
 @dataclass
@@ -91,6 +97,71 @@ def stored_balances(conn: Connection) -> dict[tuple, tuple[int, int, int, int]]:
     return {tuple(r[:6]): tuple(int(x) for x in r[6:]) for r in conn.execute(q)}
 
 
+def month_ends(daily: dict[tuple, tuple[int, int, int, int]]) -> dict[tuple, tuple[int, int, int, int]]:
+    """The month-end balances of daily ones (keyed as computed_balances): per (subsidiary, account_id, commodity,
+    weight_currency, state), the cumulative balance at the end of every month from the key's first month with a
+    posting to the last month with a posting of its subsidiary, keyed by the month's first day."""
+    movements: dict[tuple, dict[date, list[int]]] = defaultdict(dict)
+    last: dict[str, date] = {}
+    for key, values in daily.items():
+        first = key[5].replace(day=1)
+        moved = movements[key[:5]].setdefault(first, [0, 0, 0, 0])
+        for i, v in enumerate(values):
+            moved[i] += v
+        last[key[0]] = max(last.get(key[0], first), first)
+    out = {}
+    for key, months in movements.items():
+        month, total = min(months), (0, 0, 0, 0)
+        while month <= last[key[0]]:
+            if month in months:
+                total = tuple(t + m for t, m in zip(total, months[month]))
+            out[(*key, month)] = total
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return out
+
+
+def stored_month_balances(conn: Connection) -> dict[tuple, tuple[int, int, int, int]]:
+    mb = month_balances
+    q = select(mb.c.subsidiary, mb.c.account_id, mb.c.commodity, mb.c.weight_currency, mb.c.state, mb.c.month,
+               mb.c.quantity, mb.c.amount, mb.c.functional_amount, mb.c.postings)
+    return {tuple(r[:6]): tuple(int(x) for x in r[6:]) for r in conn.execute(q)}
+
+
+def computed_month_balances(conn: Connection) -> dict[tuple, tuple[int, int, int, int]]:
+    return month_ends(computed_balances(conn))
+
+
+def month_problems(conn: Connection, stored: dict[tuple, tuple], computed: dict[tuple, tuple]) -> list[str]:
+    """The month-end rows that differ from the recomputation: a count, then the first SHOWN named."""
+    differ = sorted((k for k in set(stored) | set(computed) if stored.get(k) != computed.get(k)),
+                    key=lambda k: tuple(str(x) for x in k))
+    if not differ:
+        return []
+    names = {r.id: r.name for r in conn.execute(select(accounts.c.id, accounts.c.name))}
+    closed = {(r.subsidiary, r.period) for r in conn.execute(
+        select(periods.c.subsidiary, periods.c.period).where(periods.c.status == "closed"))}
+    problems = [f"{len(differ)} month-end balance row(s) differ from a rebuild over the postings; run "
+                f"`ledger-service rebuild`"]
+    for sub, account_id, commodity, weight, state, month in differ[:SHOWN]:
+        key = (sub, account_id, commodity, weight, state, month)
+        cost = f" at cost in {weight}" if commodity != weight else ""
+        period = f"{month:%Y-%m}"
+        note = " (a closed period)" if (sub, period) in closed else ""
+        problems.append(f"month-end balance of {sub} {names.get(account_id, f'account {account_id}')} {commodity}"
+                        f"{cost} ({state}) at the end of {period}{note}: stored {_values(stored.get(key))}, from the "
+                        f"postings {_values(computed.get(key))}")
+    if len(differ) > SHOWN:
+        problems.append(f"... and {len(differ) - SHOWN} more month-end balance row(s)")
+    return problems
+
+
+def _values(values: tuple | None) -> str:
+    if values is None:
+        return "no row"
+    quantity, amount, functional, count = values
+    return f"quantity {quantity}, amount {amount}, functional {functional} (minor units), {count} posting(s)"
+
+
 def computed_heads(conn: Connection) -> dict[str, tuple[int, str]]:
     """Each subsidiary's (seq, hash) of its last event, from the events themselves; (0, genesis) for none."""
     heads = {r.subsidiary: (0, GENESIS_HASH) for r in conn.execute(select(chain_heads.c.subsidiary))}
@@ -105,17 +176,22 @@ def computed_heads(conn: Connection) -> dict[str, tuple[int, str]]:
 def rebuild(conn: Connection) -> dict:
     """Replace every projection with a fresh fold over the log (inside the caller's write transaction), after
     checking the log: raises BrokenLog, naming the first broken event, rather than rebuild over a tampered one."""
-    from ledger_service.journal.writer import upsert_balances
+    from ledger_service.journal.writer import BALANCE_KEYS, BALANCE_VALUES, MONTH_KEYS, balance_delta_rows
 
     report = verify_log(conn)
     if not report.ok:
         raise BrokenLog.of(report, "rebuild")
     computed = computed_balances(conn)
+    months = month_ends(computed)
     conn.execute(balances.delete())
-    upsert_balances(conn, {k: list(v) for k, v in computed.items()})
+    conn.execute(month_balances.delete())
+    upsert_add(conn, balances, BALANCE_KEYS, BALANCE_VALUES,
+               balance_delta_rows({k: list(v) for k, v in computed.items()}))
+    upsert_add(conn, month_balances, MONTH_KEYS, BALANCE_VALUES,
+               [(*k, *v) for k, v in sorted(months.items(), key=lambda kv: tuple(str(x) for x in kv[0]))])
     for code, (seq, head) in computed_heads(conn).items():
         conn.execute(chain_heads.update().where(chain_heads.c.subsidiary == code).values(seq=seq, hash=head))
-    return {"balance_rows": len(computed)}
+    return {"balance_rows": len(computed), "month_balance_rows": len(months)}
 
 
 def verify(conn: Connection, checkpoint: Checkpoint | None = None) -> VerifyReport:
@@ -127,8 +203,11 @@ def verify(conn: Connection, checkpoint: Checkpoint | None = None) -> VerifyRepo
             report.fail(None, problem)
     for problem in guard_problems(conn):
         report.fail(None, problem)
-    if stored_balances(conn) != computed_balances(conn):
+    computed = computed_balances(conn)
+    if stored_balances(conn) != computed:
         report.fail(None, "the daily balances differ from a rebuild over the postings; run `ledger-service rebuild`")
+    for problem in month_problems(conn, stored_month_balances(conn), month_ends(computed)):
+        report.fail(None, problem)
     stored_heads = {r.subsidiary: (r.seq, r.hash) for r in conn.execute(select(chain_heads))}
     if stored_heads != computed_heads(conn):
         report.fail(None, "a chain head differs from the last event of its subsidiary")

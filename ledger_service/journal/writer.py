@@ -156,8 +156,8 @@ def prepare_batch(conn: Connection, items: Sequence[tuple[EventDraft, Sequence[E
 
 
 def write_batch(conn: Connection, batch: PreparedBatch) -> list[PostResult]:
-    """The writes of a prepared batch: rows, daily balances, chain heads. Mostly waiting on the database, so that
-    ingest can run it on a second thread while it prepares the next batch (see ingest.service)."""
+    """The writes of a prepared batch: rows, daily and month-end balances, chain heads. Mostly waiting on the
+    database, so that ingest can run it on a second thread while it prepares the next batch (see ingest.service)."""
     try:
         for prepared in batch.inserts:
             write_rows(conn, prepared)
@@ -172,6 +172,7 @@ def write_batch(conn: Connection, batch: PreparedBatch) -> list[PostResult]:
             raise Invalid("a daily balance would overflow a 64-bit integer of minor units: nothing of this batch "
                           "was written") from None
         raise
+    add_to_month_balances(conn, batch.balances)
     for code, seq, head in batch.heads:
         conn.execute(chain_heads.update().where(chain_heads.c.subsidiary == code).values(seq=seq, hash=head))
     return batch.results
@@ -404,9 +405,11 @@ def balance_delta_rows(deltas: dict[tuple, list[int]]) -> list[tuple]:
 
 
 def upsert_balances(conn: Connection, deltas: dict[tuple, list[int]]) -> None:
-    """Add deltas keyed (subsidiary, account_id, commodity, weight_currency, state, day) to the daily balances."""
-    upsert_add(conn, balances, BALANCE_KEYS, ("quantity", "amount", "functional_amount", "postings"),
-               balance_delta_rows(deltas))
+    """Add deltas keyed (subsidiary, account_id, commodity, weight_currency, state, day) to the daily balances
+    and the month-end balances."""
+    rows = balance_delta_rows(deltas)
+    upsert_add(conn, balances, BALANCE_KEYS, ("quantity", "amount", "functional_amount", "postings"), rows)
+    add_to_month_balances(conn, rows)
 
 
 def _integrity_conflict(exc: Exception) -> Conflict:
@@ -416,3 +419,69 @@ def _integrity_conflict(exc: Exception) -> Conflict:
     if "uq_events_idempotency" in text or "events.subsidiary, events.idempotency_key" in text:
         return Conflict("another writer recorded the same idempotency key at the same moment; retry to see it")
     return Conflict(f"the database refused the write: {text.splitlines()[0]}")
+
+
+MONTH_KEYS = ("subsidiary", "account_id", "commodity", "weight_currency", "state", "month")
+BALANCE_VALUES = ("quantity", "amount", "functional_amount", "postings")
+
+
+def add_to_month_balances(conn: Connection, rows: Sequence[tuple]) -> None:
+    """Add daily deltas (BALANCE_KEYS then BALANCE_VALUES, as write_batch's) to the month-end balances.
+
+    `month_balances` holds each key's cumulative balance at the end of every month from its first to its
+    subsidiary's last (store.tables), so a delta dated in month M adds to the key's rows of M and every later month.
+    First, when the deltas reach past the subsidiary's last month, every key's last row is carried to each new
+    month (one INSERT ... SELECT per month, usually none). Then each key gets, for every month from its earliest
+    delta's to the subsidiary's last, its deltas up to that month's end, added to the row, or inserted as it is
+    where the key had no row (a month before the key's first: nothing was before it). Writes mostly land in the
+    last month: one row per key. Runs in the caller's transaction, under the subsidiaries' chain-head locks, so no
+    other writer moves a subsidiary's last month meanwhile.
+    """
+    if not rows:
+        return
+    from sqlalchemy import Date, func, literal
+
+    from ledger_service.store.tables import month_balances as mb
+
+    by_key: dict[tuple, dict] = defaultdict(dict)
+    for r in rows:
+        delta = by_key[r[:5]].setdefault(r[5].replace(day=1), [0, 0, 0, 0])
+        delta[0] += r[6]
+        delta[1] += r[7]
+        delta[2] += r[8]
+        delta[3] += r[9]
+    wanted: dict[str, object] = {}
+    for key, months in by_key.items():
+        wanted[key[0]] = max(wanted.get(key[0], min(months)), max(months))
+    try:
+        last = {}
+        for sub in sorted(wanted):
+            stored = conn.execute(select(func.max(mb.c.month)).where(mb.c.subsidiary == sub)).scalar()
+            month = stored
+            while stored is not None and (month := _next_month(month)) <= wanted[sub]:
+                carried = select(*(mb.c[c] for c in MONTH_KEYS[:5]), literal(month, Date),
+                                 *(mb.c[c] for c in BALANCE_VALUES)).where(mb.c.subsidiary == sub, mb.c.month == stored)
+                conn.execute(mb.insert().from_select([*MONTH_KEYS, *BALANCE_VALUES], carried))
+            last[sub] = wanted[sub] if stored is None else max(stored, wanted[sub])
+        out = []
+        for key in sorted(by_key, key=lambda k: tuple(str(x) for x in k)):
+            months = by_key[key]
+            month, total = min(months), [0, 0, 0, 0]
+            while month <= last[key[0]]:
+                delta = months.get(month)
+                if delta is not None:
+                    total = [t + d for t, d in zip(total, delta)]
+                out.append((*key, month, *total))
+                month = _next_month(month)
+        upsert_add(conn, mb, MONTH_KEYS, BALANCE_VALUES, out)
+    except (DBAPIError, conn.dialect.loaded_dbapi.Error) as exc:  # the raw cursor raises the driver's errors
+        # SQLite: migration 0010's guard; PostgreSQL: "bigint out of range"
+        if "balance overflow" in str(exc) or "out of range" in str(exc):
+            raise Invalid("a month-end balance would overflow a 64-bit integer of minor units: nothing of this "
+                          "batch was written") from None
+        raise
+
+
+def _next_month(first):
+    """The first day of the month after `first`'s."""
+    return first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1, day=1)

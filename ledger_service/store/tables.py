@@ -6,9 +6,9 @@ distributed by subsidiary (Citus). Amounts are integers of the commodity's minor
 is exact on both engines.
 
 Immutable: events, entries, postings (triggers refuse UPDATE and DELETE). Projections, rebuilt from those:
-balances, chain_heads. Reference data the journal points at, whose identity is fixed once written (migration
-0006): subsidiaries (code, functional currency), accounts (subsidiary, name, type; description and netsuite_id
-are configuration and may change), commodities (every column). Configuration: api_tokens.
+balances, month_balances, chain_heads. Reference data the journal points at, whose identity is fixed once written
+(migration 0006): subsidiaries (code, functional currency), accounts (subsidiary, name, type; description and
+netsuite_id are configuration and may change), commodities (every column). Configuration: api_tokens.
 
 The ForeignKeys of events, entries and postings are foreign keys on SQLite; on PostgreSQL, migration 0004
 enforces them once per INSERT statement over the inserted rows (same refusal, a fraction of the cost of a
@@ -144,6 +144,30 @@ balances = Table(
     Column("postings", BigInteger, nullable=False),
 )
 
+# Month-end balances (migration 0010): per key of `balances`, the CUMULATIVE balance at the end of each month (every
+# day up to the month's last), kept dense: one row for every month from the key's first month with a posting to the
+# subsidiary's last. A balance as of a day is a month-end row per key and the daily rows between it and the day (at
+# most 16: balances.queries), so its cost grows with the keys, not with the days of history. Maintained in the
+# transaction that writes the postings (journal.writer.add_to_month_balances), rebuilt and verified
+# (balances.integrity).
+month_balances = Table(
+    "month_balances",
+    metadata,
+    Column("subsidiary", String(32), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("commodity", String(100), primary_key=True),
+    Column("weight_currency", String(3), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("month", Date, primary_key=True),  # the first day of the month
+    Column("quantity", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("functional_amount", BigInteger, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+    Index("ix_month_balances_subsidiary_month", "subsidiary", "month"),
+)
+# The days since the month-end, read by subsidiary and day range (migration 0010)
+Index("ix_balances_subsidiary_day", balances.c.subsidiary, balances.c.day)
+
 chain_heads = Table(
     "chain_heads",
     metadata,
@@ -221,5 +245,7 @@ GUARD_TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("accounts_identity", "accounts"), ("accounts_no_delete", "accounts"),
         ("subsidiaries_identity", "subsidiaries"), ("subsidiaries_no_delete", "subsidiaries"),
         ("balances_integer_insert", "balances"), ("balances_integer_update", "balances"),  # migration 0007
+        ("month_balances_integer_insert", "month_balances"),  # migration 0010
+        ("month_balances_integer_update", "month_balances"),
     ),
 }
