@@ -24,12 +24,15 @@ from ledger_service import __version__
 from ledger_service.api.guard import GuardBodies, RefuseControlCharacters
 from ledger_service.auth.api import router as tokens_router
 from ledger_service.balances.api import router as balances_router
+from ledger_service.catalog.api import router as catalog_router
 from ledger_service.chart.api import router as chart_router
 from ledger_service.errors import LedgerError
 from ledger_service.ingest.worker import warm
+from ledger_service.inventory.api import router as inventory_router
 from ledger_service.eventlog.api import router as events_router
 from ledger_service.export.api import router as exports_router
 from ledger_service.journal.api import router as journal_router
+from ledger_service.locations.api import router as locations_router
 from ledger_service.periods.api import router as periods_router
 from ledger_service.rates.api import router as rates_router
 from ledger_service.reports.api import router as reports_router
@@ -164,6 +167,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return {"status": "ready", "checks": body}
 
     for router in (chart_router, journal_router, events_router, balances_router, settlements_router, tokens_router,
-                   rates_router, periods_router, reports_router, exports_router, trace_router):
+                   rates_router, periods_router, reports_router, exports_router, trace_router, catalog_router,
+                   locations_router, inventory_router):
         app.include_router(router)
     return app

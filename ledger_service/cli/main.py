@@ -17,6 +17,7 @@ from ledger_service.auth.cli import print_local_admin, tokens_app
 from ledger_service.chart import service as chart
 from ledger_service.chart.model import Subsidiary
 from ledger_service.cli.boundary import LedgerGroup, check_schema
+from ledger_service.cli.catalog import catalog_app, lanes_app, locations_app
 from ledger_service.cli.common import FormatOpt, engine as _engine, fail as _fail
 from ledger_service.cli.config import config_app
 from ledger_service.cli.output import Format, console, emit
@@ -25,6 +26,7 @@ from ledger_service.cli.exceptions import exceptions_app
 from ledger_service.cli.export import export_app
 from ledger_service.cli.ingest import _ingest_files, ingest
 from ledger_service.cli.integrity import checkpoint, rebuild, verify
+from ledger_service.cli.inventory import inventory_app
 from ledger_service.cli.periods import close, periods, reopen
 from ledger_service.cli.reports import reconcile_app, reconcile_settlements, report_app, report_gross_to_net
 from ledger_service.cli.rates import rates_app
@@ -187,6 +189,10 @@ app.add_typer(report_app, name="report")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(export_app, name="export")
 app.add_typer(rates_app, name="rates")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(locations_app, name="locations")
+app.add_typer(lanes_app, name="lanes")
+app.add_typer(inventory_app, name="inventory")
 app.command()(close)
 app.command()(reopen)
 app.command()(periods)

@@ -17,6 +17,7 @@ row-level check on every posting COPY writes).
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -218,6 +219,73 @@ periods = Table(
     Column("status", String(8), nullable=False),  # closed | open
     Column("event_id", BigInteger, nullable=False),
     Column("changed_at", DateTime, nullable=False),
+)
+
+# The catalog (migration 0011): the projection of `catalog_import` events (catalog.service), written in the event's
+# transaction. An Amazon identity (marketplace, MSKU) is effective-dated: a change closes the row in force (valid_to)
+# and opens a new one, so a lookup on any day finds the brand SKU, ASIN and FNSKU of that day.
+items = Table(
+    "items",
+    metadata,
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), primary_key=True),
+    Column("sku", String(100), primary_key=True),  # the brand's SKU: the item, the commodity its units post as
+    Column("title", Text, nullable=False),
+    Column("is_bundle", Boolean, nullable=False),  # consumes components (bundle_components) instead of own units
+    Column("event_id", BigInteger, nullable=False),  # the import that last changed it
+)
+
+item_identities = Table(
+    "item_identities",
+    metadata,
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), primary_key=True),
+    Column("marketplace", String(64), primary_key=True),  # lower case: amazon.com, amazon.co.uk
+    Column("msku", String(100), primary_key=True),  # the seller SKU, as written (leading zeros kept)
+    Column("valid_from", Date, primary_key=True),
+    Column("valid_to", Date),  # the last day in force; NULL: in force
+    Column("sku", String(100), nullable=False),
+    Column("asin", String(10)),
+    Column("fnsku", String(10)),
+    Column("parent_asin", String(10)),
+    Column("event_id", BigInteger, nullable=False),
+    Column("source_line", Integer),  # the line of the imported file
+    Index("ix_item_identities_fnsku", "subsidiary", "fnsku"),
+    Index("ix_item_identities_asin", "subsidiary", "asin"),
+    Index("ix_item_identities_sku", "subsidiary", "sku"),
+)
+
+bundle_components = Table(
+    "bundle_components",
+    metadata,
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), primary_key=True),
+    Column("bundle_sku", String(100), primary_key=True),
+    Column("component_sku", String(100), primary_key=True),
+    Column("valid_from", Date, primary_key=True),
+    Column("valid_to", Date),
+    Column("quantity", Integer, nullable=False),  # component units one bundle unit consumes
+    Column("event_id", BigInteger, nullable=False),
+    Column("source_line", Integer),
+)
+
+# Locations and lanes (migration 0011): the projection of `locations_config` events (locations.service).
+locations = Table(
+    "locations",
+    metadata,
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), primary_key=True),
+    Column("code", String(64), primary_key=True),  # FBA-US, WH-NJ: its state accounts are Assets:Inventory:<code>:*
+    Column("kind", String(16), nullable=False),  # warehouse | 3pl | fba | transit
+    Column("marketplace", String(64)),  # an FBA location's marketplace
+    Column("currency", String(3), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+)
+
+lanes = Table(
+    "lanes",
+    metadata,
+    Column("subsidiary", String(32), ForeignKey("subsidiaries.code"), primary_key=True),
+    Column("lane", String(16), primary_key=True),  # FBA | FBM | MCF | WHOLESALE | RETAIL_3PL
+    Column("location", String(64), primary_key=True),  # a location the lane may draw from
+    Column("event_id", BigInteger, nullable=False),
 )
 
 IMMUTABLE_TABLES = ("events", "entries", "postings")

@@ -159,6 +159,16 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/trace/netsuite/{external_id}"): Spec(Role.viewer, _trace),
     ("GET", "/trace/balance"): Spec(Role.viewer, _get("/trace/balance", subsidiary="{sub}",
                                                       account="Assets:Amazon:Clearing")),
+    ("GET", "/catalog"): Spec(Role.viewer, _get("/catalog", subsidiary="{sub}"), rows=_items("subsidiary")),
+    ("GET", "/catalog/audit"): Spec(Role.viewer, _get("/catalog/audit", subsidiary="{sub}")),
+    ("GET", "/locations"): Spec(Role.viewer, _get("/locations", subsidiary="{sub}"), rows=_sub_of_rows),
+    ("GET", "/inventory/positions"): Spec(Role.viewer, _get("/inventory/positions", subsidiary="{sub}",
+                                                             as_of="2026-05-31")),
+    ("GET", "/inventory/valuation"): Spec(Role.viewer, _get("/inventory/valuation", subsidiary="{sub}")),
+    ("GET", "/inventory/cogs"): Spec(Role.viewer, _get("/inventory/cogs", subsidiary="{sub}",
+                                                       **{"from": "2026-05-01", "to": "2026-05-31"})),
+    ("GET", "/inventory/rollforward"): Spec(Role.viewer, _get("/inventory/rollforward", subsidiary="{sub}",
+                                                              **{"from": "2026-05-01", "to": "2026-05-31"})),
 }
 
 SCOPES = {"all": None, "UK": ["UK"], "US": ["US"]}

@@ -1,0 +1,1 @@
+"""The catalog: the brand's items, their Amazon identities per marketplace (effective-dated), bundles, the audit."""

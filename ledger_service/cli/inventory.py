@@ -1,0 +1,101 @@
+"""`ledger-service inventory positions|valuation|cogs|rollforward`: the inventory views of a subsidiary.
+
+The same views as GET /inventory/... (inventory.views, inventory.rollforward): units by state as of a date, the
+valuation by lot (whose total is checked against the inventory accounts), COGS beside revenue with the gross margin,
+and the monthly roll-forward (opening + receipts - COGS - write-offs + adjustments = closing, checked). Amounts
+are in the subsidiary's functional currency; --format json prints the view's object, csv its rows and a total row.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Optional
+
+import typer
+
+from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, parse_date, subsidiary
+from ledger_service.cli.output import Format, emit
+from ledger_service.errors import LedgerError
+from ledger_service.inventory import views
+from ledger_service.inventory.rollforward import rollforward as rollforward_view
+
+inventory_app = typer.Typer(help="Inventory: positions by state, valuation by lot, COGS and margin, roll-forward.",
+                            no_args_is_help=True)
+
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="YYYY-MM-DD, inclusive (default: everything)")]
+FromOpt = Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")]
+ToOpt = Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD")]
+
+POSITION_COLUMNS = ["sku", "location", "state", "units", "value"]
+LOT_COLUMNS = ["sku", "location", "state", "lot", "units", "unit_cost", "value"]
+COGS_COLUMNS = ["sku", "marketplace", "units", "cogs", "revenue", "refunds", "net_revenue", "gross_margin",
+                "margin_pct"]
+ROLL_COLUMNS = ["period", "opening_units", "opening_value", "receipts_units", "receipts_value", "cogs_units",
+                "cogs_value", "write_offs_units", "write_offs_value", "adjustments_units", "adjustments_value",
+                "closing_units", "closing_value"]
+
+
+def _read(view, *args):
+    try:
+        with engine().connect() as conn:
+            return view(conn, *args)
+    except LedgerError as exc:
+        fail(exc)
+
+
+def _range(start: str, end: str):
+    first, last = parse_date(start), parse_date(end)
+    try:
+        views.check_range(first, last)
+    except LedgerError as exc:
+        fail(exc)
+    return first, last
+
+
+@inventory_app.command()
+def positions(code: SubsidiaryOpt = None, as_of: AsOfOpt = None,
+              location: Annotated[Optional[str], typer.Option(help="a location code, e.g. FBA-US")] = None,
+              sku: Annotated[Optional[str], typer.Option(help="one SKU")] = None,
+              state: Annotated[Optional[str], typer.Option(help="a state, e.g. Available, Inbound:Shipped")] = None,
+              fmt: FormatOpt = Format.table) -> None:
+    """Units (and their cost) per SKU, location and state as of a date."""
+    code = subsidiary(code)
+    rows = _read(views.positions, code, parse_date(as_of), location, sku, state)
+    total = {"sku": "total", "units": sum(r["units"] for r in rows),
+             "value": str(sum((Decimal(r["value"]) for r in rows), Decimal(0)))}
+    emit(rows, fmt, title=f"inventory positions of {code}" + (f" as of {as_of}" if as_of else ""),
+         columns=POSITION_COLUMNS, totals=[total] if rows else None)
+
+
+@inventory_app.command()
+def valuation(code: SubsidiaryOpt = None, as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Lots per SKU, location and state: units, unit cost (value / units, 6 decimals) and value; the total equals
+    the inventory accounts' balance (checked)."""
+    code = subsidiary(code)
+    data = _read(views.valuation, code, parse_date(as_of))
+    emit(data, fmt, rows=data["lots"], columns=LOT_COLUMNS,
+         title=f"inventory valuation of {code} in {data['currency']}" + (f" as of {as_of}" if as_of else "")
+         + " (unit_cost: value / units, 6 decimals)",
+         totals=[{"sku": "total", "units": data["units"], "value": data["total"]}])
+
+
+@inventory_app.command()
+def cogs(start: FromOpt, end: ToOpt, code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """COGS per SKU and marketplace, beside the revenue of the same SKU and marketplace, and the gross margin
+    (margin_pct: gross_margin / net_revenue x 100)."""
+    code = subsidiary(code)
+    first, last = _range(start, end)
+    data = _read(views.cogs, code, first, last)
+    emit(data, fmt, rows=data["rows"], columns=COGS_COLUMNS,
+         title=f"COGS and gross margin of {code} in {data['currency']}, {start}..{end}",
+         totals=[data["total"] | {"sku": "total"}])
+
+
+@inventory_app.command()
+def rollforward(start: FromOpt, end: ToOpt, code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Per month: opening + receipts - COGS - write-offs + adjustments = closing, in value and units (checked)."""
+    code = subsidiary(code)
+    first, last = _range(start, end)
+    data = _read(rollforward_view, code, first, last)
+    emit(data, fmt, rows=data["rows"], columns=ROLL_COLUMNS,
+         title=f"inventory roll-forward of {code} in {data['currency']}, {start}..{end}")
