@@ -191,7 +191,22 @@ def rebuild(conn: Connection) -> dict:
                [(*k, *v) for k, v in sorted(months.items(), key=lambda kv: tuple(str(x) for x in kv[0]))])
     for code, (seq, head) in computed_heads(conn).items():
         conn.execute(chain_heads.update().where(chain_heads.c.subsidiary == code).values(seq=seq, hash=head))
-    return {"balance_rows": len(computed), "month_balance_rows": len(months)}
+    result = {"balance_rows": len(computed), "month_balance_rows": len(months)}
+    for _name, _problems, rebuild_one in _event_projections():
+        result |= rebuild_one(conn)
+    return result
+
+
+def _event_projections():
+    """The tables that are folds of configuration events (periods, catalog, locations and lanes), as
+    (name, problems, rebuild) each: verify compares them with their fold, rebuild replaces them by it."""
+    from ledger_service.catalog import service as catalog
+    from ledger_service.locations import service as locations
+    from ledger_service.periods import service as periods
+
+    return (("periods", periods.projection_problems, periods.rebuild_projection),
+            ("catalog", catalog.projection_problems, catalog.rebuild),
+            ("locations", locations.projection_problems, locations.rebuild))
 
 
 def verify(conn: Connection, checkpoint: Checkpoint | None = None) -> VerifyReport:
@@ -211,6 +226,9 @@ def verify(conn: Connection, checkpoint: Checkpoint | None = None) -> VerifyRepo
     stored_heads = {r.subsidiary: (r.seq, r.hash) for r in conn.execute(select(chain_heads))}
     if stored_heads != computed_heads(conn):
         report.fail(None, "a chain head differs from the last event of its subsidiary")
+    for _name, problems, _rebuild in _event_projections():
+        for problem in problems(conn):
+            report.fail(None, f"{problem}; run `ledger-service rebuild`")
     return report
 
 

@@ -71,13 +71,16 @@ def verify(checkpoint: Annotated[Optional[Path], typer.Option(
 
 
 def rebuild() -> None:
-    """Recompute every projection (daily balances, chain heads) from the log; refused over a broken log."""
+    """Recompute every projection (daily and month-end balances, chain heads, periods, catalog, locations and
+    lanes) from the log; refused over a broken log."""
     try:
         with write_transaction(engine()) as conn:
             result = integrity.rebuild(conn)
     except LedgerError as exc:
         fail(exc)
-    console.print(f"rebuilt {result['balance_rows']} daily balance rows from the log")
+    console.print(f"rebuilt from the log: {result['balance_rows']} daily balance rows, "
+                  f"{result['month_balance_rows']} month-end rows, {result['periods']} closed or reopened periods, "
+                  f"{result['catalogs']} catalogs, {result['location_changes']} location changes")
 
 
 def checkpoint(out: Annotated[Path, typer.Option("--out", help="file to write the signed checkpoint to",

@@ -227,3 +227,18 @@ def projection_problems(conn: Connection) -> list[str]:
             problems.append(f"period {key[1]} of {key[0]}: the periods table says {stored.get(key, ('open', None))}, "
                             f"its events say {want} (status, event)")
     return problems
+
+
+def rebuild_projection(conn: Connection) -> dict:
+    """Replace the periods table with the fold of the close and reopen events (inside the caller's transaction)."""
+    conn.execute(periods.delete())
+    latest: dict[tuple[str, str], tuple[str, int, datetime]] = {}
+    for r in conn.execute(select(events.c.id, events.c.subsidiary, events.c.kind, events.c.payload,
+                                 events.c.recorded_at).where(events.c.kind.in_((CLOSED, REOPENED)))
+                          .order_by(events.c.id)):
+        latest[(r.subsidiary, json.loads(r.payload)["period"])] = (
+            "closed" if r.kind == CLOSED else "open", r.id, r.recorded_at)
+    for (sub, period), (status, event_id, at) in sorted(latest.items()):
+        conn.execute(periods.insert().values(subsidiary=sub, period=period, status=status, event_id=event_id,
+                                             changed_at=at))
+    return {"periods": len(latest)}

@@ -198,3 +198,18 @@ def test_cli_close_reopen_and_list(cli, tmp_path):
     listed = cli("periods", "-s", "US", "--format", "csv")
     assert listed.exit_code == 0
     assert "2026-05,open," in listed.output and "fix" in listed.output
+
+
+def test_verify_names_a_period_opened_behind_the_logs_back_and_rebuild_restores_it(engine, superuser_conn):
+    from ledger_service.balances.integrity import rebuild
+
+    close(engine, "2026-05")
+    superuser_conn.execute(periods.update().values(status="open"))
+    superuser_conn.commit()
+    with engine.connect() as conn:
+        report = verify(conn)
+    assert not report.ok and any("period 2026-05 of US" in p for p in report.problems), report.problems
+    with write_transaction(engine) as conn:
+        assert rebuild(conn)["periods"] == 1
+    with engine.connect() as conn:
+        assert service.is_closed(conn, "US", "2026-05") and verify(conn).ok
