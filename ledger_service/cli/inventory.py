@@ -9,6 +9,7 @@ are in the subsidiary's functional currency; --format json prints the view's obj
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -99,3 +100,69 @@ def rollforward(start: FromOpt, end: ToOpt, code: SubsidiaryOpt = None, fmt: For
     data = _read(rollforward_view, code, first, last)
     emit(data, fmt, rows=data["rows"], columns=ROLL_COLUMNS,
          title=f"inventory roll-forward of {code} in {data['currency']}, {start}..{end}")
+
+
+
+RECEIPT_COLUMNS = ["lot", "po", "sku", "units", "unit_cost", "value"]
+
+
+@inventory_app.command()
+def receive(file: Annotated[Path, typer.Argument(help="a purchase receipt CSV: po,supplier,sku,units,unit_cost,"
+                                                      "currency,date[,weight][,charge,amount] (docs/inventory.md)",
+                                                 dir_okay=False)],
+            location: Annotated[str, typer.Option(help="the warehouse or 3PL receiving, e.g. WH-NJ")],
+            allocate: Annotated[str, typer.Option(help="spread freight, duty and prep by units, value or weight")
+                                ] = "units",
+            code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Receive purchase orders into lots at landed cost: one event per PO, the whole file or nothing; the same
+    file again changes nothing."""
+    import getpass
+
+    from ledger_service.inventory.service import receive_file
+    from ledger_service.store.engine import write_transaction
+
+    code = subsidiary(code)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(ValueError(f"{file}: cannot be read: {exc.strerror}"))
+    try:
+        with write_transaction(engine()) as conn:
+            result = receive_file(conn, code, data, file.name, location, allocate, actor=f"cli:{getpass.getuser()}")
+    except LedgerError as exc:
+        fail(exc)
+    emit(result, fmt, rows=result["lots"], columns=RECEIPT_COLUMNS,
+         title=f"{file.name} into {location} of {code}: {result['posted']} PO(s) received, "
+               f"{result['duplicates']} already received",
+         totals=[{"lot": "total", "units": sum(x["units"] for x in result["lots"]), "value": result["total"]}])
+
+
+EXCEPTION_COLUMNS = ["line", "kind", "message"]
+
+
+@inventory_app.command()
+def ingest(file: Annotated[Path, typer.Argument(help="an FBA inventory ledger detail report (.txt, .tsv, .csv)",
+                                                dir_okay=False)],
+           location: Annotated[str, typer.Option(help="the FBA location the report's units are at, e.g. FBA-US")],
+           code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Post an inventory ledger report's unit movements at cost: one event per row, the whole file or nothing;
+    rows the catalog cannot resolve (or Amazon flags) are listed as exceptions and post nothing."""
+    import getpass
+
+    from ledger_service.inventory.service import ingest_ledger
+    from ledger_service.store.engine import write_transaction
+
+    code = subsidiary(code)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(ValueError(f"{file}: cannot be read: {exc.strerror}"))
+    try:
+        with write_transaction(engine()) as conn:
+            result = ingest_ledger(conn, code, data, file.name, location, actor=f"cli:{getpass.getuser()}")
+    except LedgerError as exc:
+        fail(exc)
+    emit(result, fmt, rows=result["exceptions"], columns=EXCEPTION_COLUMNS,
+         title=f"{file.name} into {location} of {code}: {result['rows']} row(s), {result['posted']} posted "
+               f"({result['entries']} entries), {result['duplicates']} already posted, "
+               f"{len(result['exceptions'])} exception(s), {len(result['pending_legs'])} adjustment leg(s) waiting")
