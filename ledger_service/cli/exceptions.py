@@ -81,3 +81,22 @@ def exceptions_post_late(code: SubsidiaryOpt = None) -> None:
     except LedgerError as exc:
         fail(exc)
     console.print(f"subsidiary {code}: {result['posted']} late event(s) posted, {result['entries']} entries")
+
+
+@exceptions_app.command("catalog")
+def exceptions_catalog(code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Catalog gaps in the exception queue: SKUs or FNSKUs the catalog does not resolve, uncosted units (the
+    blocking kinds of `ledger-service catalog audit`)."""
+    from ledger_service.catalog.audit import exception_items
+
+    code = subsidiary(code)
+    try:
+        with engine().connect() as conn:
+            rows = exception_items(conn, code)
+    except LedgerError as exc:
+        fail(exc)
+    table = [{"kind": r["kind"], "date": r["date"], "detail": r["detail"],
+              "where": f"{r['source']['document'] or 'event ' + str(r['event_id'])}:{r['source']['line'] or ''}"}
+             for r in rows]
+    emit([{k: v for k, v in r.items() if k != "gap"} for r in rows], fmt, rows=table,
+         title=f"catalog gaps of subsidiary {code}", columns=["kind", "date", "detail", "where"])

@@ -48,6 +48,7 @@ from sqlalchemy import Connection, select
 
 from ledger_service.balances.queries import trial_balance
 from ledger_service.chart.service import get_subsidiary
+from ledger_service.catalog.audit import exception_items as catalog_exception_items
 from ledger_service.exceptions.service import exceptions, late_refused
 from ledger_service.money import currency_exponent, is_currency
 from ledger_service.periods.model import bounds, parse_period
@@ -71,6 +72,7 @@ SETTLEMENT_COLUMNS = ("settlement_id", "currency", "start", "end", "deposit_date
 EXCEPTION_COLUMNS = ("event_id", "date", "amazon_type", "amount", "currency", "settlement_id", "where")
 DATES = ("start", "end", "deposit_date")  # of a settlement, UTC
 LATE_COLUMNS = ("event_id", "kind", "date", "period", "entries", "status", "where")
+GAP_COLUMNS = ("kind", "date", "detail", "where")
 FX_COLUMNS = ("account", "currency", "foreign_balance", "rate", "carried", "revalued", "adjustment")
 EXPORT_COLUMNS = ("event_id", "format", "recorded_at", "actor", "sha256", "journals", "lines", "debits", "credits")
 # Columns of figures (amounts as decimal strings, counts as ints); `rate` is a figure too, though not money
@@ -311,7 +313,13 @@ def _exceptions(conn: Connection, subsidiary: str, end: date) -> Section:
     late_table = Table("late_refused", "Late events refused because their period was closed (late_entries = "
                        "refuse): kept in the log without entries until `exceptions post-late`", LATE_COLUMNS, late,
                        empty="no refused late event")
-    return Section("exceptions", "Exception queue", notes, (table, late_table))
+    gaps = tuple({"kind": g["kind"], "date": g["date"], "detail": g["detail"],
+                  "where": f"{g['source']['document'] or 'event ' + str(g['event_id'])}:{g['source']['line'] or ''}"}
+                 for g in catalog_exception_items(conn, subsidiary))
+    gap_table = Table("catalog_gaps", "Catalog gaps: SKUs or FNSKUs the catalog does not resolve, uncosted units "
+                      "(`ledger-service catalog audit`); an unresolved SKU never consumes another's lots",
+                      GAP_COLUMNS, gaps, empty="no catalog gap")
+    return Section("exceptions", "Exception queue", notes, (table, late_table, gap_table))
 
 
 # -- FX revaluation

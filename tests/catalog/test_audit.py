@@ -106,3 +106,24 @@ def test_the_audit_of_an_empty_catalog_is_empty_and_names_an_unknown_subsidiary(
     assert gaps(engine) == []
     with engine.connect() as conn, pytest.raises(NotFound):
         catalog_audit(conn, "XX")
+
+
+def test_catalog_gaps_are_in_the_exception_queue_and_the_close_pack(engine, cli, tmp_path):
+    """A SKU sold but not in the catalog is listed by `exceptions catalog` and in the close pack's exception queue."""
+    from ledger_service.ingest.service import ingest_file
+    from ledger_service.reports.close import close_pack
+    from tests.support.settlement_files import sale, v2
+
+    path = tmp_path / "s.txt"
+    path.write_bytes(v2("8801", "2026-05-01", "2026-05-14", "2026-05-16", "80.00",
+                        sale("111-0000001-0000001", "2026-05-05", sku="NOT-IN-CATALOG")))
+    ingest_file(engine, path, "US")
+    listed = cli("exceptions", "catalog", "-s", "US", "--format", "csv")
+    assert listed.exit_code == 0, listed.output
+    assert "catalog:sku_not_in_catalog" in listed.output and "NOT-IN-CATALOG" in listed.output
+    with engine.connect() as conn:
+        pack = close_pack(conn, "US", "2026-05")
+    section = next(s for s in pack.sections if s.key == "exceptions")
+    gaps = next(t for t in section.tables if t.name == "catalog_gaps")
+    assert [r["kind"] for r in gaps.rows] == ["catalog:sku_not_in_catalog"]
+    assert "NOT-IN-CATALOG" in gaps.rows[0]["detail"]
