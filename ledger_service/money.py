@@ -61,6 +61,12 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
+def round_places(amount: Decimal, places: int) -> Decimal:
+    """The same rule to a number of places that is not a currency's: NetSuite's two decimals on a line whatever
+    the currency, a unit cost carried to six."""
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 @lru_cache(maxsize=1024)
 def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-currency_exponent(currency))

@@ -35,14 +35,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 from ledger_service.errors import Invalid
 from ledger_service.inventory.model import (
     AVERAGE, BY_UNITS, BY_VALUE, METHODS, RULES, SPECIFIC, Consumed, Landed, Lot, ReceiptLine, ShortOfUnits,
     Slice, UnknownLot,
 )
-from ledger_service.money import currency_exponent, round_money
+from ledger_service.money import currency_exponent, round_money, round_places
 
 AVERAGE_PLACES = 6  # decimals of an average unit cost, and the least a computed posted unit cost carries
 _ZERO = Decimal(0)
@@ -235,12 +235,12 @@ def _posted_cost(cost: Decimal, units: int, nominal: Decimal | None, currency: s
     if nominal is not None and round_money(units * nominal, currency) == cost:
         return nominal
     places = max(AVERAGE_PLACES, currency_exponent(currency) + len(str(units)))
-    return _plain((cost / units).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    return _plain(round_places(cost / units, places))
 
 
 def _averaged(holding: Lot, units: int, value: Decimal, on: date) -> Lot:
     cost = holding.unit_cost if units == 0 else _plain(
-        (value / units).quantize(Decimal(1).scaleb(-AVERAGE_PLACES), rounding=ROUND_HALF_UP))
+        round_places(value / units, AVERAGE_PLACES))
     return Lot(holding_id(holding.sku, holding.location), holding.sku, holding.location, on, cost, units, value)
 
 

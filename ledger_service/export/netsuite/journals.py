@@ -19,17 +19,16 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from ledger_service.errors import Invalid
 from ledger_service.export.netsuite.mapping import Mapping, Target
-from ledger_service.money import currency_exponent, fmt, from_minor
+from ledger_service.money import currency_exponent, fmt, from_minor, round_places
 from ledger_service.periods.model import bounds, parse_period
 
 SUMMARIES = ("settlement", "day", "period")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-CENT = Decimal("0.01")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -91,7 +90,7 @@ class Journal:
 
 def to_netsuite(amount: Decimal) -> Decimal:
     """An amount as NetSuite takes it: two decimals, rounded half up (money.round_money's rule)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return round_places(amount, 2)
 
 
 def period_name(period: str) -> str:
