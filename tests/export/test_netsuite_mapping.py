@@ -106,3 +106,36 @@ def test_the_operators_mapping_is_found_in_the_config_folder(tmp_path):
     own = write_mapping(tmp_path, MINIMAL, "netsuite/US.toml")
     assert mapping_mod.mapping_path(tmp_path, "US") == own
     assert mapping_mod.mapping_path(tmp_path, "UK") == shared
+
+
+def test_patterns_map_the_inventory_accounts_a_new_location_makes():
+    """`Assets:Inventory:FBA-UK:Inbound:Working` (a location added after the mapping was written) is mapped by the
+    example's pattern `Assets:Inventory:FBA-*:Inbound:**` (1410), `WH-NJ:Available` by the catch-all
+    `Assets:Inventory:**` (1400); a named account wins over every pattern."""
+    example = mapping_mod.load(mapping_mod.PACKAGE_EXAMPLE)
+    assert example.target("Assets:Inventory:FBA-UK:Inbound:Working", {}).account == "1410"
+    assert example.target("Assets:Inventory:FBA-US:Available", {}).account == "1420"
+    assert example.target("Assets:Inventory:FBA-US:Researching", {}).location == "2"
+    assert example.target("Assets:Inventory:WH-NJ:Available", {}).account == "1400"
+    assert example.target("Assets:Inventory:FBA:Inbound", {}).account == "1410"  # by name
+    example.check_accounts(["Assets:Inventory:3PL-X:Unfulfillable", "Assets:Inventory:FBA-CA:ReturnsHold"], "t")
+    with pytest.raises(Invalid, match="Expenses:Nowhere"):
+        example.check_accounts(["Assets:Inventory:FBA-CA:ReturnsHold", "Expenses:Nowhere"], "t")
+
+
+def test_a_star_stays_inside_one_segment_and_equal_patterns_are_refused(tmp_path):
+    """`Assets:*:Available` does not match `Assets:Inventory:FBA-US:Available` (two segments); two patterns of
+    equal weight matching one account are refused naming both; `**` inside a segment is refused at load."""
+    path = write_mapping(tmp_path, MINIMAL + """
+"Assets:*:Available" = "1"
+"Assets:Inventory:*:X" = "2"
+"Assets:Inventory:Y:*" = "3"
+""")
+    m = mapping_mod.load(path)
+    assert m.resolve("Assets:Inventory:FBA-US:Available") is None
+    assert m.target("Assets:Stock:Available", {}).account == "1"
+    with pytest.raises(Invalid, match="equally"):
+        m.target("Assets:Inventory:Y:X", {})
+    bad = write_mapping(tmp_path, MINIMAL + '"Assets:In**" = "1"\n')
+    with pytest.raises(Invalid, match="whole segments"):
+        mapping_mod.load(bad)

@@ -11,6 +11,7 @@
     [accounts]                              # every account the export meets must be here
     "Assets:Bank:Operating" = "1010"        # short form: the NetSuite account, for the CSV and REST alike
     "Income:Amazon:Sales:Principal" = { account = "4000", id = "213", class = "1", segments = { cseg_x = "4" } }
+    "Assets:Inventory:FBA-*:Inbound:**" = { account = "1410", location = "2" }  # a pattern (below)
 
     [dimensions.marketplace."amazon.com"]   # per value of one of our posting dimensions
     department = "10"
@@ -19,11 +20,19 @@
 A line's department, class, location, name and segments come from its account's own settings first, then from the
 dimension tables in the order of DIMENSION_ORDER (the first that sets a field wins). The operator's mapping is
 `<config_dir>/netsuite/<SUBSIDIARY>.toml`, else `<config_dir>/netsuite.toml`, else the package's example.
+
+Account patterns: inventory accounts are made per location and state (`Assets:Inventory:FBA-US:Inbound:Working`,
+one set per location an operator adds), so naming each one would make every new location break the export. A key
+of [accounts] with `*` is a pattern: `*` matches within one segment (`FBA-*` matches `FBA-US`, never `A:B`), `**`
+matches one or more whole segments. An account's exact name wins; otherwise the matching pattern with the most
+literal characters; two equally specific patterns that both match are refused, naming both, rather than one
+chosen silently.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -92,15 +101,32 @@ class Mapping:
         names |= {k for s in self.dimensions.values() for k, _ in s.segments}
         return tuple(sorted(names))
 
+    def resolve(self, account: str) -> str | None:
+        """The key of [accounts] that maps `account`: its own name, else the most specific matching pattern."""
+        if account in self.accounts:
+            return account
+        found = [(_literal_chars(p), p) for p in self.accounts if "*" in p and _pattern(p).fullmatch(account)]
+        if not found:
+            return None
+        found.sort(key=lambda x: (-x[0], x[1]))
+        if len(found) > 1 and found[0][0] == found[1][0]:
+            raise Invalid(f"NetSuite mapping {self.origin}: account {account} matches the patterns "
+                          f"{found[0][1]!r} and {found[1][1]!r} equally; map it by name or make one more specific")
+        return found[0][1]
+
     def check_accounts(self, used: Iterable[str], where: str) -> None:
         """Invalid listing every account of `used` the mapping lacks."""
-        missing = sorted(set(used) - set(self.accounts))
+        missing = sorted(a for a in set(used) if self.resolve(a) is None)
         if missing:
             raise Invalid(f"NetSuite mapping {self.origin} has no NetSuite account for {len(missing)} account(s) "
                           f"used in {where}: {', '.join(missing)}; add them under [accounts]")
 
     def target(self, account: str, dims: dict[str, str]) -> Target:
-        ns_account, ns_id, own = self.accounts[account]
+        key = self.resolve(account)
+        if key is None:
+            raise Invalid(f"NetSuite mapping {self.origin} has no NetSuite account for {account}; add it under "
+                          "[accounts]")
+        ns_account, ns_id, own = self.accounts[key]
         chosen = [own, *(self.dimensions[(d, _norm(d, dims[d]))] for d in DIMENSION_ORDER
                          if d in dims and (d, _norm(d, dims[d])) in self.dimensions)]
         values: dict[str, str] = {}
@@ -129,6 +155,17 @@ class Mapping:
                 "accounts": {name: {"account": a, "id": i, **fields_of(s)}
                              for name, (a, i, s) in sorted(self.accounts.items())},
                 "dimensions": dims}
+
+
+@lru_cache(maxsize=256)
+def _pattern(key: str) -> re.Pattern:
+    """`*` within one segment, `**` one or more whole segments; everything else literal."""
+    parts = re.split(r"(\*\*|\*)", key)
+    return re.compile("".join(".+" if x == "**" else "[^:]*" if x == "*" else re.escape(x) for x in parts))
+
+
+def _literal_chars(key: str) -> int:
+    return len(key.replace("*", ""))
 
 
 def _norm(dimension: str, value: str) -> str:
@@ -162,6 +199,8 @@ def from_dict(data: dict[str, Any], origin: str) -> Mapping:
     accounts: dict[str, tuple[str, str, LineFields]] = {}
     for name, value in _table(data.get("accounts"), f"{where}: [accounts]", required=True).items():
         here = f'{where}: [accounts] "{name}"'
+        if any("**" in seg and seg != "**" for seg in str(name).split(":")):
+            raise Invalid(f"{here}: `**` stands for whole segments (`Assets:Inventory:**`), not part of one")
         if isinstance(value, dict):
             _only(value, _ACCOUNT_KEYS, here)
             number = _text(value.get("account"), f"{here}.account")
