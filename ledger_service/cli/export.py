@@ -17,17 +17,27 @@ from ledger_service.store.engine import write_transaction
 export_app = typer.Typer(help="Export the journal to other tools.", no_args_is_help=True)
 
 
+class Booking(str, Enum):
+    none = "none"
+    fifo = "fifo"
+
+
 @export_app.command("beancount")
 def beancount(code: SubsidiaryOpt = None,
               to: Annotated[Optional[str], typer.Option(help="last entry date, YYYY-MM-DD inclusive")] = None,
-              out: Annotated[Path, typer.Option(help="the .beancount file to write", dir_okay=False)] = ...) -> None:
+              out: Annotated[Path, typer.Option(help="the .beancount file to write", dir_okay=False)] = ...,
+              booking: Annotated[Booking, typer.Option(
+                  help="none: units at the cost each posting states; fifo (a FIFO subsidiary): units reductions "
+                       "as `-N SKU {}` for beancount's own FIFO to book, lots with their date")] = Booking.none
+              ) -> None:
     """Write the subsidiary's journal as beancount: open and commodity directives, one transaction per entry
     (* posted, ! pending), and a balance assertion per account and commodity at every month end (posted +
-    pending, as beancount counts both). `bean-check FILE` verifies it."""
+    pending, as beancount counts both). `bean-check FILE` verifies it; with `--booking fifo` it also checks that
+    beancount's FIFO relieves the same lots as the ledger (a transaction it books otherwise does not balance)."""
     code = subsidiary(code)
     try:
         with engine().connect() as conn:
-            text = beancount_text(conn, code, parse_date(to))
+            text = beancount_text(conn, code, parse_date(to), booking.value)
     except LedgerError as exc:
         fail(exc)
     out.write_text(text, encoding="utf-8")

@@ -29,6 +29,24 @@ a posting's functional amount has the other sign than its amount (beancount refu
 part of it beside a zero-priced foreign line. These functional-only amounts land in the account's
 functional-currency balance in beancount, so its assertion there adds them (`_with_functional_only`): every other
 assertion is our balance per commodity unchanged.
+
+`render(journal, booking="fifo")` (`export beancount --booking fifo`) writes the same journal for beancount to book
+the lots itself, as an oracle of a FIFO subsidiary's lot relief (tests/inventory/test_oracle_export.py; the
+service refuses it for another valuation method). Only the units postings change, and the booking option:
+- `option "booking_method" "FIFO"`: beancount's FIFO takes the matching lots sorted by their cost date (a stable
+  sort: lots of one date stay in the order they entered the account; ours are in lot id order then);
+- every units REDUCTION is `-N SKU {}`, its cost left for beancount to book; the reductions of one account and SKU
+  in an entry are one posting (beancount splits it over the lots), keeping the dimensions they share;
+- every AUGMENTATION keeps its cost and gives its lot's date and id: `N SKU {cost CUR, YYYY-MM-DD, "PO-7:1"}`,
+  the date being the lot's receipt date (the date of the first posting that put units into that lot), so a lot
+  moved between states or returned by a customer keeps its FIFO place; a units posting naming no lot takes the
+  transaction's date, as beancount does. The total form `{{total CUR, date, "lot"}}` as above when units x cost
+  is not exactly the amount.
+A reduction beancount books at other lots than ours weighs another amount than the entry's money postings, so the
+transaction does not balance: loading the file is then an error, not a silent difference (lots of equal cost would
+hide it in the transaction, never in the lots left, which the oracle compares). Exact to the cent when every lot's
+units x unit cost is exact in the currency; a landed cost of more decimals shares its lot's value out by cent
+(valuation.py), which beancount's per-unit cost cannot do.
 """
 
 from __future__ import annotations
@@ -143,8 +161,15 @@ def meta_key(name: str) -> str:
     return key
 
 
-def render(journal: Journal) -> str:
+BOOKINGS = ("none", "fifo")
+
+
+def render(journal: Journal, booking: str = "none") -> str:
+    """The journal as beancount text; `booking="fifo"` leaves units reductions for beancount's FIFO (see above)."""
+    if booking not in BOOKINGS:
+        raise ValueError(f"booking must be one of {', '.join(BOOKINGS)}, not {booking!r}")
     entries = sorted(journal.entries, key=lambda e: (e.date, e.id))
+    lots = _lot_dates(entries) if booking == "fifo" else None
     skus = {p.commodity for e in entries for p in e.postings if p.is_units}
     skus |= {a.commodity for a in journal.assertions if a.units}
     currencies = {e.currency for e in entries} | {a.commodity for a in journal.assertions if not a.units}
@@ -174,7 +199,9 @@ def render(journal: Journal) -> str:
         "",
         f'option "title" {quote("ledger-service " + journal.subsidiary)}',
         f'option "operating_currency" "{journal.functional_currency}"',
-        'option "booking_method" "NONE"',
+        f'option "booking_method" "{booking.upper()}"',
+        *(["; units reductions are `-N SKU {}` for beancount to book FIFO; augmentations state cost, lot date, lot"]
+          if lots is not None else []),
         *_tolerance(journal.functional_currency, currencies),
         "",
     ]
@@ -195,7 +222,7 @@ def render(journal: Journal) -> str:
     for e in entries:
         while i < len(checks) and checks[i].as_of < e.date:
             i = _render_checks(out, checks, i, names)
-        out.extend(_transaction(e, names, functional))
+        out.extend(_transaction(e, names, functional, lots))
     while i < len(checks):
         i = _render_checks(out, checks, i, names)
     return "\n".join(out).rstrip("\n") + "\n"
@@ -252,7 +279,8 @@ def _with_functional_only(assertions, entries: list[ExportEntry], functional: st
     return list(result.values())
 
 
-def _transaction(e: ExportEntry, names: dict[str, str], functional: str) -> list[str]:
+def _transaction(e: ExportEntry, names: dict[str, str], functional: str,
+                 lots: dict[str, date] | None = None) -> list[str]:
     flag = "*" if e.state == "posted" else "!"
     lines = [f"{e.date.isoformat()} {flag} {quote(e.description)}",
              f'  entry_id: "{e.id}"', f'  event_id: "{e.event_id}"']
@@ -263,8 +291,14 @@ def _transaction(e: ExportEntry, names: dict[str, str], functional: str) -> list
     if Decimal(e.rate) != 1:
         lines.append(f'  rate: "{e.rate}"')
     foreign = e.currency != functional
-    for p in e.postings:
+    for p in (e.postings if lots is None else _merge_reductions(e.postings)):
         meta = _metadata(p)
+        if lots is not None and p.is_units:  # a foreign entry's units are at a total cost in the functional currency
+            cost = _fifo_cost(p, lots, p.amount, e.currency) if not foreign else _fifo_cost(
+                p, lots, _functional(p, e, functional) - _functional_only(p, e, functional), functional, False)
+            lines.append(f"  {p.account}  {fmt(p.units)} {names[p.commodity]} {cost}")
+            lines.extend(meta)
+            continue
         if not foreign:
             if p.is_units:
                 exact = p.units * p.cost_per_unit == p.amount
@@ -289,6 +323,49 @@ def _transaction(e: ExportEntry, names: dict[str, str], functional: str) -> list
             lines.extend(meta)
     lines.append("")
     return lines
+
+
+def _lot_dates(entries: list[ExportEntry]) -> dict[str, date]:
+    """Lot id -> its receipt date: the date of the first posting that put units into it (entries in date order)."""
+    dates: dict[str, date] = {}
+    for e in entries:
+        for p in e.postings:
+            lot = p.dimension("lot") if p.is_units and p.units > 0 else None
+            if lot is not None:
+                dates.setdefault(lot, e.date)
+    return dates
+
+
+def _merge_reductions(postings: tuple[Posting, ...]) -> list[Posting]:
+    """The units reductions of one account and SKU as one posting, where the first was, with the dimensions all of
+    them share: beancount's FIFO splits it over the lots."""
+    out: list[Posting] = []
+    at: dict[tuple[str, str], int] = {}
+    for p in postings:
+        if not (p.is_units and p.units < 0):
+            out.append(p)
+            continue
+        i = at.setdefault((p.account, p.commodity), len(out))
+        if i == len(out):
+            out.append(p)
+            continue
+        q = out[i]
+        out[i] = q._replace(units=q.units + p.units, amount=q.amount + p.amount,
+                            functional_amount=None if q.functional_amount is None or p.functional_amount is None
+                            else q.functional_amount + p.functional_amount,
+                            dimensions=tuple(d for d in q.dimensions if d in p.dimensions))
+    return out
+
+
+def _fifo_cost(p: Posting, lots: dict[str, date], total: Decimal, currency: str, per_unit: bool = True) -> str:
+    """`{}` for a reduction; `{cost CUR, date, "lot"}` (or `{{total CUR, date, "lot"}}`) for an augmentation."""
+    if p.units < 0:
+        return "{}"
+    lot = p.dimension("lot")
+    where = (f", {lots[lot].isoformat()}, {quote(lot)}" if lot in lots else f", {quote(lot)}") if lot else ""
+    if per_unit and p.units * p.cost_per_unit == total:
+        return f"{{{fmt(p.cost_per_unit)} {currency}{where}}}"
+    return f"{{{{{fmt(abs(total))} {currency}{where}}}}}"
 
 
 def _metadata(p: Posting) -> list[str]:

@@ -10,14 +10,24 @@ from sqlalchemy import Connection, select
 
 from ledger_service.balances.queries import balance_rows
 from ledger_service.chart.service import get_subsidiary
-from ledger_service.export.beancount import Assertion, ExportEntry, Journal, month_ends, render
+from ledger_service.errors import Invalid
+from ledger_service.export.beancount import BOOKINGS, Assertion, ExportEntry, Journal, month_ends, render
 from ledger_service.journal.model import DIMENSIONS, Posting
 from ledger_service.money import currency_exponent, from_minor
 from ledger_service.store.tables import accounts, commodities, entries, postings
 
 
-def beancount_text(conn: Connection, subsidiary: str, to: date | None = None) -> str:
-    return render(journal(conn, subsidiary, to))
+def beancount_text(conn: Connection, subsidiary: str, to: date | None = None, booking: str = "none") -> str:
+    """The journal as beancount text; `booking="fifo"` (export.beancount) only for a FIFO subsidiary: beancount's
+    FIFO would book an average or a specific lot's reductions at other costs than the ledger's."""
+    if booking not in BOOKINGS:
+        raise Invalid(f"booking must be one of {', '.join(BOOKINGS)}, not {booking!r}")
+    if booking == "fifo":
+        method = get_subsidiary(conn, subsidiary).valuation_method
+        if method != "fifo":
+            raise Invalid(f"booking fifo lets beancount book {subsidiary}'s lots first in, first out, but "
+                          f"{subsidiary} values its inventory by {method}: export it with booking none")
+    return render(journal(conn, subsidiary, to), booking=booking)
 
 
 def journal(conn: Connection, subsidiary: str, to: date | None = None) -> Journal:

@@ -24,6 +24,9 @@ render_csv) lay those out and compute nothing, so the three formats show the sam
   first date (start, else end, else deposit date) to its last (deposit date, else end, else start), an interval
   that overlaps the period's days; with their statuses (reconciled, reconciled_with_suspense, difference,
   inconsistent) counted;
+- inventory valuation at the period's last day and the period's inventory roll-forward (reports.close_inventory:
+  per SKU, location and state, the total beside the inventory accounts' balance; opening + receipts - COGS -
+  write-offs + adjustments = closing), or "no inventory";
 - the exception queue (exceptions.service): the open ones now, of every period (a close wants to see what is still
   unmapped), saying how many are dated by the period's end; and the late events refused into a closed period
   (late_entries = refuse) not yet posted;
@@ -78,7 +81,8 @@ EXPORT_COLUMNS = ("event_id", "format", "recorded_at", "actor", "sha256", "journ
 # Columns of figures (amounts as decimal strings, counts as ints); `rate` is a figure too, though not money
 FIGURES = frozenset({"debit", "credit", "pending", "functional_balance", "amount", "total", "rows_sum", "deposit",
                      "carried", "clearing", "suspense", "difference", "deposit_difference", "foreign_balance",
-                     "rate", "revalued", "adjustment", "journals", "lines", "debits", "credits"})
+                     "rate", "revalued", "adjustment", "journals", "lines", "debits", "credits",
+                     "lots", "units", "unit_cost"})
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ class Chart:
 
 @dataclass(frozen=True)
 class Section:
-    key: str  # trial_balance, gross_to_net, settlements, exceptions, fx_revaluation, exports
+    key: str  # trial_balance, gross_to_net, settlements, inventory_valuation, inventory_rollforward, exceptions,
+    # fx_revaluation, exports
     title: str
     notes: tuple[str, ...] = ()
     tables: tuple[Table, ...] = ()
@@ -149,6 +154,8 @@ class ClosePack:
 def close_pack(conn: Connection, subsidiary: str, period: str) -> ClosePack:
     """The close pack of `subsidiary` for `period` (YYYY-MM); NotFound for an unknown subsidiary, Invalid for a
     period that is not a month."""
+    from ledger_service.reports.close_inventory import inventory_sections  # it builds on this module's Table
+
     period = parse_period(period)
     _one_snapshot(conn)
     sub = get_subsidiary(conn, subsidiary)
@@ -160,7 +167,9 @@ def close_pack(conn: Connection, subsidiary: str, period: str) -> ClosePack:
         ledger_through=_ledger_through(conn, subsidiary),
         sections=(_trial_balance(conn, subsidiary, end), _gross_to_net(conn, subsidiary, sub.functional_currency,
                                                                        period, start, end),
-                  _settlements(conn, subsidiary, period, start, end), _exceptions(conn, subsidiary, end),
+                  _settlements(conn, subsidiary, period, start, end),
+                  *inventory_sections(conn, subsidiary, sub.functional_currency, period, start, end),
+                  _exceptions(conn, subsidiary, end),
                   _fx(conn, subsidiary, sub.functional_currency, period), _exports(conn, subsidiary, period)))
 
 

@@ -2,7 +2,8 @@
 
 One file rather than a file per section, so it is one download and one `--out`, and one header rather than a
 header per section, so any CSV reader (a spreadsheet's filter, csv.DictReader, pandas) takes it whole. Columns:
-- `section`: about (the header), trial_balance, gross_to_net, settlements, exceptions, fx_revaluation, exports;
+- `section`: about (the header), trial_balance, gross_to_net, settlements, inventory_valuation,
+  inventory_rollforward, exceptions, fx_revaluation, exports;
 - `table`: the table's name within the pack (gross_to_net_USD, fx_revaluation_<event id>, ...);
 - `kind`: `title` (the table's title, in `note`: what its figures are), `row`, `total` (sums and closing figures,
   as the bold rows of the HTML), `note` (a section's note, or what an empty table says, in `note`);

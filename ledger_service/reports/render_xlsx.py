@@ -29,6 +29,7 @@ from openpyxl.writer.excel import ExcelWriter
 from ledger_service.reports.close import ClosePack, Table
 
 SHEETS = {"trial_balance": "Trial balance", "gross_to_net": "Gross to net", "settlements": "Settlements",
+          "inventory_valuation": "Inventory valuation", "inventory_rollforward": "Inventory roll-forward",
           "exceptions": "Exceptions", "fx_revaluation": "FX revaluation", "exports": "Exports"}
 BOLD, ITALIC = Font(bold=True), Font(italic=True)
 _FIXED = (2000, 1, 1, 0, 0, 0)  # zip entry timestamps

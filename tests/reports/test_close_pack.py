@@ -156,7 +156,8 @@ def test_html_holds_every_section_with_the_query_figures_and_its_chart(engine):
     books(engine)
     html = render(pack(engine), PackFormat.html).decode()
     page = parse_html(html)
-    for section in ("trial_balance", "gross_to_net", "settlements", "exceptions", "fx_revaluation", "exports"):
+    for section in ("trial_balance", "gross_to_net", "settlements", "inventory_valuation", "inventory_rollforward",
+                    "exceptions", "fx_revaluation", "exports"):
         assert f'<section id="{section}">' in html
     assert "closed on " in html and "by token:controller (month end)" in html
     assert "through event seq" in html
@@ -248,8 +249,8 @@ def test_xlsx_has_a_sheet_per_section_with_numeric_cells(engine):
     books(engine)
     data = render(pack(engine), PackFormat.xlsx)
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["Close pack", "Trial balance", "Gross to net", "Settlements", "Exceptions",
-                             "FX revaluation", "Exports"]
+    assert wb.sheetnames == ["Close pack", "Trial balance", "Gross to net", "Settlements", "Inventory valuation",
+                             "Inventory roll-forward", "Exceptions", "FX revaluation", "Exports"]
     about = {r[0]: r[1] for r in wb["Close pack"].iter_rows(min_row=3, values_only=True)}
     assert about["period"] == "2026-10" and about["status"].startswith("closed on ")
 
@@ -400,3 +401,164 @@ def test_recorded_at_not_rendering_time_dates_the_pack(engine):
         last = conn.execute(select(events.c.recorded_at).where(events.c.subsidiary == "US")
                             .order_by(events.c.seq.desc()).limit(1)).scalar()
     assert pack(engine).ledger_through.endswith(f"recorded {last.isoformat(sep=' ', timespec='seconds')} UTC")
+
+
+# -- the inventory sections
+
+LEDGER_HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\t"
+               "Reason\tCountry\n")
+OCTOBER_ROWS = [
+    "2026-10-07\tX0012ABCD1\tB00012ABCD\t000123\tMug\tReceipts\tFBA15OCT\t24\tPHX6\tSELLABLE\t\tUS",
+    "2026-10-10\tX0012ABCD1\tB00012ABCD\t000123\tMug\tShipments\t113-1\t-3\tPHX6\tSELLABLE\t\tUS",
+    "2026-10-12\tX0012ABCD1\tB00012ABCD\t000123\tMug\tCustomerReturns\t113-1\t1\tPHX6\tSELLABLE\t\tUS",
+    "2026-10-15\tX0012ABCD1\tB00012ABCD\t000123\tMug\tAdjustments\t9001\t-2\tPHX6\tSELLABLE\tD\tUS",
+    "2026-10-20\tX0012ABCD1\tB00012ABCD\t000123\tMug\tAdjustments\t9002\t-1\tPHX6\tSELLABLE\tE\tUS",
+    "2026-10-20\tX0012ABCD1\tB00012ABCD\t000123\tMug\tAdjustments\t9003\t1\tPHX6\tWAREHOUSE_DAMAGED\tP\tUS",
+]
+
+
+def inventory_books(engine) -> None:
+    """US (USD, FIFO), worked by hand:
+      09-10 PO-1: 30 MUG at 2.00 = 60.00 into WH-NJ                      -> October opens at 30 units, 60.00
+      10-03 PO-2: 10 MUG at 2.50 = 25.00 and 20 CAP at 1.25 = 25.00      -> receipts 30 units, 50.00
+      10-05 inbound FBA15OCT: 24 MUG of PO-1:1 WH-NJ -> FBA-US (working, shipped; moves: no value change)
+      10-07 Receipts +24 (FBA-US Available); 10-10 Shipments -3 (113-1): COGS 6.00; 10-12 sellable return +1 of
+            113-1 at 2.00: COGS -2.00                                        -> COGS 2 units, 4.00
+      10-15 Adjustment D -2 SELLABLE (disposed): shrinkage 4.00            -> write-offs 2 units, 4.00
+      10-20 Adjustments E -1 SELLABLE / P +1 WAREHOUSE_DAMAGED: Available -> Unfulfillable 1 at 2.00 (a move)
+    October 31: WH-NJ MUG 6 of PO-1:1 (12.00) + 10 of PO-2:1 (25.00) = 16 units, 37.00 (2.3125 a unit);
+    WH-NJ CAP 20 (25.00); FBA-US MUG Available 24 - 3 + 1 - 2 - 1 = 19 (38.00), Unfulfillable 1 (2.00):
+    56 units, 102.00 = 60.00 + 50.00 - 4.00 - 4.00; units 30 + 30 - 2 - 2 = 56."""
+    from ledger_service.catalog.service import import_catalog
+    from ledger_service.inventory import facts as f
+    from ledger_service.inventory.moves import Books
+    from ledger_service.inventory.posting import post as post_fact
+    from ledger_service.inventory.service import ingest_ledger, load_state, receive_file
+    from ledger_service.locations.service import add_location, set_lane
+
+    catalog = ("sku,title,marketplace,msku,asin,fnsku,parent_asin,valid_from\n"
+               "MUG,Ceramic mug,amazon.com,000123,B00012ABCD,X0012ABCD1,,\nCAP,Cap,,,,,,\n")
+    po = ("po,supplier,sku,units,unit_cost,currency,date\nPO-1,Acme,MUG,30,2.00,USD,2026-09-10\n"
+          "PO-2,Acme,MUG,10,2.50,USD,2026-10-03\nPO-2,Acme,CAP,20,1.25,USD,2026-10-03\n")
+    with write_transaction(engine) as conn:
+        add_location(conn, "US", "WH-NJ", "warehouse")
+        add_location(conn, "US", "FBA-US", "fba", marketplace="amazon.com")
+        set_lane(conn, "US", "FBA", ["FBA-US"])
+        import_catalog(conn, "US", catalog.encode(), "catalog.csv")
+        receive_file(conn, "US", po.encode(), "po.csv", "WH-NJ")
+        state = load_state(conn, "US", ["MUG"])
+        for stage in ("working", "shipped"):
+            fact = f.InboundShipment("FBA15OCT", "MUG", 24, "WH-NJ", "FBA-US", date(2026, 10, 5), stage)
+            done = post_fact(fact, state, Books("US", "USD"))
+            state = done.state
+            post_batch(conn, [(EventDraft("US", "test_inbound", datetime(2026, 10, 5), f"inbound-{stage}", stage,
+                                          Source(system="test")), list(done.entries))])
+        result = ingest_ledger(conn, "US", (LEDGER_HEAD + "\n".join(OCTOBER_ROWS) + "\n").encode(), "ledger.tsv",
+                               "FBA-US")
+        assert (result["posted"], result["exceptions"]) == (6, [])
+
+
+def test_the_valuation_at_the_period_end_ties_to_the_inventory_accounts(engine):
+    inventory_books(engine)
+    p = pack(engine)
+    section = p.section("inventory_valuation")
+    assert section.title == "Inventory valuation as of 2026-10-31"
+    [table] = section.tables
+    assert table.columns == ("sku", "location", "state", "lots", "units", "unit_cost", "amount")
+    assert [tuple(r.values()) for r in table.rows] == [
+        ("CAP", "WH-NJ", "Available", 1, 20, "1.250000", "25.00"),
+        ("MUG", "FBA-US", "Available", 1, 19, "2.000000", "38.00"),
+        ("MUG", "FBA-US", "Unfulfillable", 1, 1, "2.000000", "2.00"),
+        ("MUG", "WH-NJ", "Available", 2, 16, "2.312500", "37.00")]  # 37.00 / 16
+    assert table.totals == (
+        {"sku": "total", "lots": 5, "units": 56, "amount": "102.00"},
+        {"sku": "inventory accounts' balance (Assets:Inventory and below)", "amount": "102.00"},
+        {"sku": "difference (must be 0.00)", "amount": "0.00"})
+    assert section.notes == (
+        "valuation at cost on 2026-10-31: 5 lot(s) of 2 SKU(s), 56 units, total 102.00 USD; the inventory accounts' "
+        "balance (Assets:Inventory and below) on 2026-10-31: 102.00 USD: ties to the cent",)
+    # the same balance as the trial balance's inventory accounts, in the same pack
+    [tb] = p.section("trial_balance").tables
+    assert sum(Decimal(r["functional_balance"]) for r in tb.rows
+               if r["account"].startswith("Assets:Inventory")) == Decimal("102.00")
+
+
+def test_the_rollforward_of_the_period_ties(engine):
+    inventory_books(engine)
+    section = pack(engine).section("inventory_rollforward")
+    [table] = section.tables
+    assert [tuple(r.values()) for r in table.rows] == [
+        ("opening (as of 2026-09-30)", 30, "60.00"),
+        ("receipts", 30, "50.00"),
+        ("COGS (units sold, net of returns)", -2, "-4.00"),  # 3 sold at 2.00, 1 back at 2.00
+        ("write-offs", -2, "-4.00"),  # 2 disposed at 2.00
+        ("adjustments", 0, "0.00")]  # the inbound and E/P moves change states, not value
+    assert table.totals == (
+        {"line": "= closing (as of 2026-10-31)", "units": 56, "amount": "102.00"},
+        {"line": "check: opening + receipts - COGS - write-offs + adjustments - closing (must be 0)", "units": 0,
+         "amount": "0.00"})
+    assert sum(r["units"] for r in table.rows) == 56 and sum(Decimal(r["amount"]) for r in table.rows) == 102
+    assert section.notes[0].startswith("opening 60.00 + receipts 50.00 - COGS 4.00 - write-offs 4.00 + "
+                                       "adjustments 0.00 = closing 102.00 USD")
+    september = pack(engine, "2026-09").section("inventory_rollforward").tables[0]
+    assert [(r["line"], r["units"], r["amount"]) for r in september.rows][:2] == [
+        ("opening (as of 2026-08-31)", 0, "0.00"), ("receipts", 30, "60.00")]
+    assert september.totals[0]["amount"] == "60.00"
+
+
+def test_the_inventory_sections_render_in_every_format_the_same_bytes_twice(engine):
+    inventory_books(engine)
+    html = render(pack(engine), PackFormat.html).decode()
+    page = parse_html(html)
+    assert page.tables["inventory_valuation"][0] == ["sku", "location", "state", "lots", "units", "unit_cost",
+                                                     "amount"]
+    assert page.tables["inventory_valuation"][-3:] == [
+        ["total", "", "", "5", "56", "", "102.00"],
+        ["inventory accounts' balance (Assets:Inventory and below)", "", "", "", "", "", "102.00"],
+        ["difference (must be 0.00)", "", "", "", "", "", "0.00"]]
+    assert page.tables["inventory_rollforward"][-2] == ["= closing (as of 2026-10-31)", "56", "102.00"]
+    assert '<td class="num">2.312500</td>' in html
+
+    wb = openpyxl.load_workbook(io.BytesIO(render(pack(engine), PackFormat.xlsx)))
+    ws = wb["Inventory valuation"]
+    mug = next(r for r in ws.iter_rows() if r[0].value == "MUG" and r[1].value == "WH-NJ")
+    assert [c.value for c in mug[:3]] == ["MUG", "WH-NJ", "Available"]
+    assert [Decimal(str(c.value)) for c in mug[3:]] == [2, 16, Decimal("2.3125"), Decimal("37.00")]
+    assert all(c.data_type == "n" for c in mug[3:])
+    assert (mug[5].number_format, mug[6].number_format) == ("#,##0.000000", "#,##0.00")
+    rf = wb["Inventory roll-forward"]
+    closing = next(r for r in rf.iter_rows() if str(r[0].value).startswith("= closing"))
+    assert (closing[1].value, Decimal(str(closing[2].value))) == (56, Decimal("102.00"))
+    assert closing[1].data_type == closing[2].data_type == "n"
+
+    rows = list(csv.DictReader(io.StringIO(render(pack(engine), PackFormat.csv).decode())))
+    valuation_rows = [r for r in rows if r["section"] == "inventory_valuation" and r["kind"] in ("row", "total")]
+    assert [(r["sku"], r["units"], r["unit_cost"], r["amount"]) for r in valuation_rows][-4:] == [
+        ("MUG", "16", "2.312500", "37.00"), ("total", "56", "", "102.00"),
+        ("inventory accounts' balance (Assets:Inventory and below)", "", "", "102.00"),
+        ("difference (must be 0.00)", "", "", "0.00")]
+    rf_rows = [r for r in rows if r["section"] == "inventory_rollforward" and r["kind"] == "row"]
+    assert [(r["line"], r["units"], r["amount"]) for r in rf_rows][2] == ("COGS (units sold, net of returns)", "-2",
+                                                                            "-4.00")
+
+    first = {fmt: render(pack(engine), fmt) for fmt in PackFormat}
+    time.sleep(1.1)
+    assert {fmt: render(pack(engine), fmt) for fmt in PackFormat} == first
+
+
+def test_a_subsidiary_with_no_inventory_says_so(engine):
+    books(engine)  # settlements and fees, no unit
+    p = pack(engine)
+    valuation, rollforward = p.section("inventory_valuation"), p.section("inventory_rollforward")
+    assert valuation.notes == ("no inventory: no units held on 2026-10-31",)
+    assert valuation.tables[0].rows == () and valuation.tables[0].totals == ()
+    assert rollforward.notes == ("no inventory: nothing held on 2026-09-30 or 2026-10-31 and nothing moved in "
+                                 "2026-10",)
+    html = render(p, PackFormat.html).decode()
+    assert '<section id="inventory_valuation">' in html and '<section id="inventory_rollforward">' in html
+    assert html.count("no inventory: no units held on 2026-10-31") == 2  # the note and the empty table's line
+    notes = [r["note"] for r in csv.DictReader(io.StringIO(render(p, PackFormat.csv).decode()))
+             if r["kind"] == "note" and r["section"].startswith("inventory_")]
+    assert "no inventory: no units held on 2026-10-31" in notes
+    ws = openpyxl.load_workbook(io.BytesIO(render(p, PackFormat.xlsx)))["Inventory roll-forward"]
+    assert any(str(c.value).startswith("no inventory: nothing held") for r in ws.iter_rows() for c in r)
