@@ -6,8 +6,9 @@ cost: each would post a wrong COGS or none, silently. The audit lists every such
 (SKU, FNSKU, ASIN, marketplace), where it was first seen (event, document:line, date) and what to do:
 
 - `sku_not_in_catalog`: a SKU on postings (settlement rows carry the seller SKU) that no identity of its
-  marketplace covers on the day it was seen, and that is no item's own SKU (service.resolve_sku's rule). The FBA
-  inventory ledger's MSKU and FNSKU join this check when its movements are ingested as events.
+  marketplace covers on the day it was seen, and that is no item's own SKU (service.resolve_sku's rule); and an
+  MSKU (or FNSKU) of FBA inventory ledger rows the catalog could not resolve (open `unknown-sku` inventory
+  exceptions: those rows posted nothing).
 - `fnsku_on_two_skus`: one FNSKU on identities of two brand SKUs in force at the same time.
 - `asin_changed` (informational): an MSKU whose ASIN changed (a merge or split); listed for review.
 - `bundle_uncosted_component`: a component of a bundle in force that has no cost (`has_cost`).
@@ -42,8 +43,10 @@ def catalog_audit(conn: Connection, subsidiary: str) -> list[dict]:
     """Every gap of the subsidiary's catalog, by kind, then SKU."""
     get_subsidiary(conn, subsidiary)
     catalog = load_catalog(conn, subsidiary)
-    gaps = (_not_in_catalog(conn, subsidiary, catalog) + _fnsku_on_two_skus(catalog) + _asin_changes(catalog)
-            + _uncosted_components(conn, subsidiary, catalog) + _units_without_cost(conn, subsidiary))
+    gaps = _not_in_catalog(conn, subsidiary, catalog)
+    gaps = (gaps + _unresolved_movements(conn, subsidiary, gaps) + _fnsku_on_two_skus(catalog)
+            + _asin_changes(catalog) + _uncosted_components(conn, subsidiary, catalog)
+            + _units_without_cost(conn, subsidiary))
     _name_documents(conn, gaps)
     order = list(KINDS)
     return sorted(gaps, key=lambda g: (order.index(g["kind"]), g["sku"] or "", g["marketplace"] or "",
@@ -110,6 +113,33 @@ def _not_in_catalog(conn: Connection, sub: str, catalog: Catalog) -> list[dict]:
         gaps.append(_gap("sku_not_in_catalog", detail, sku=r.sku, marketplace=marketplace, event_id=r.event_id,
                          day=day))
     _first_lines(conn, gaps)
+    return gaps
+
+
+def _unresolved_movements(conn: Connection, sub: str, known: list[dict]) -> list[dict]:
+    """Inventory ledger rows whose MSKU (or FNSKU) the catalog did not resolve: stored as open `unknown-sku`
+    inventory exceptions (inventory.exceptions), one gap per identifier and marketplace, first seen on its
+    earliest row; a seller SKU already a gap from the postings is not listed twice."""
+    from ledger_service.inventory.exceptions import inventory_exceptions  # inventory builds on the catalog
+    from ledger_service.locations.service import load_locations
+
+    markets = {code: loc.marketplace for code, loc in load_locations(conn, sub).items()}
+    seen = {(g["sku"], g["marketplace"]) for g in known}
+    rows: dict[tuple, list[dict]] = defaultdict(list)
+    for x in inventory_exceptions(conn, sub):
+        if x["kind"] == "unknown-sku" and x["status"] == "open":
+            rows[(x["msku"] or x["fnsku"], markets.get(x["location"]))].append(x)
+    gaps = []
+    for (msku, marketplace), found in rows.items():
+        if (msku, marketplace) in seen:
+            continue
+        x = found[0]  # listed by date
+        detail = (f"MSKU {x['msku'] or '-'} / FNSKU {x['fnsku'] or '-'} is on {len(found)} inventory ledger row(s) "
+                  f"of {x['location']} from {x['date']} and not in the catalog"
+                  f"{' of ' + marketplace if marketplace else ''}: nothing of them posted; import it "
+                  "(`ledger-service catalog import`) and run the rows again")
+        gaps.append(_gap("sku_not_in_catalog", detail, sku=msku, fnsku=x["fnsku"] or None, marketplace=marketplace,
+                         event_id=x["event_id"], line=x["source"]["line"], day=date.fromisoformat(x["date"])))
     return gaps
 
 

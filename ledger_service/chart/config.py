@@ -25,8 +25,11 @@ FEE_TAX = ("itc", "expense")
 DEFAULT_CHARGE_ACCOUNT = "Assets:Bank:Operating"
 LATE_ENTRIES = ("next_open", "refuse")  # periods.model: where an entry dated in a closed period goes
 NETSUITE_SUMMARY = ("settlement", "day", "period")  # export.netsuite: one journal per settlement, day or period
+# inventory.settlement_units: which source counts the units sold (never both): the FBA inventory ledger's Shipments
+# rows, or, for a seller who ingests no inventory ledger, the settlement's order rows
+UNIT_SOURCES = ("inventory_ledger", "settlement")
 SETTING_NAMES = ("tax_profile", "marketplace_profiles", "promotions", "fee_tax", "charge_account", "late_entries",
-                 "netsuite_summary")
+                 "netsuite_summary", "unit_source")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class SubsidiaryConfig:
     charge_account: str = DEFAULT_CHARGE_ACCOUNT  # where a card charge (Successful charge) is paid from
     late_entries: str = "next_open"  # an entry dated in a closed period: moved to the first open one, or refused
     netsuite_summary: str = "settlement"  # how the NetSuite export summarises: per settlement, per day, per period
+    unit_source: str = "inventory_ledger"  # what counts units sold: the inventory ledger, or the settlement
     mapping: tuple[dict, ...] = ()  # [[mapping]] override rules, as in accounts/mappings/amazon.toml
     accounts: tuple[str, ...] = ()  # accounts the subsidiary adds to the shared chart (names)
     origin: str = field(default="", compare=False)  # where it was read: a file, or the event that recorded it
@@ -75,6 +79,7 @@ def from_dict(data: dict, origin: str = "") -> SubsidiaryConfig:
         charge_account=data.get("charge_account", DEFAULT_CHARGE_ACCOUNT),
         late_entries=data.get("late_entries", "next_open"),
         netsuite_summary=data.get("netsuite_summary", "settlement"),
+        unit_source=data.get("unit_source", "inventory_ledger"),
         mapping=tuple(data.get("mapping") or ()),
         accounts=tuple(data.get("accounts") or ()),
         origin=origin,
@@ -129,3 +134,5 @@ def check_choices(config: SubsidiaryConfig, known_profiles: set[str]) -> None:
     if config.netsuite_summary not in NETSUITE_SUMMARY:
         raise Invalid(f"{where}: netsuite_summary = {config.netsuite_summary!r}; use one of "
                       f"{', '.join(NETSUITE_SUMMARY)}")
+    if config.unit_source not in UNIT_SOURCES:
+        raise Invalid(f"{where}: unit_source = {config.unit_source!r}; use one of {', '.join(UNIT_SOURCES)}")

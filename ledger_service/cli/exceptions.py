@@ -100,3 +100,83 @@ def exceptions_catalog(code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table
              for r in rows]
     emit([{k: v for k, v in r.items() if k != "gap"} for r in rows], fmt, rows=table,
          title=f"catalog gaps of subsidiary {code}", columns=["kind", "date", "detail", "where"])
+
+
+@exceptions_app.command("units")
+def exceptions_units(code: SubsidiaryOpt = None,
+                     retry: Annotated[bool, typer.Option("--retry", help="post those that now cost (lots "
+                                                                         "received, catalog fixed)")] = False,
+                     all_: Annotated[bool, typer.Option("--all", help="include those posted since")] = False,
+                     fmt: FormatOpt = Format.table) -> None:
+    """Settlement sales that could not be costed (unit_source = settlement: unknown SKU, no FBA location, too few
+    units); their money is posted. `--retry` posts what now costs."""
+    from ledger_service.inventory.settlement_units import retry_unit_exceptions, unit_exceptions
+    from ledger_service.store.engine import write_transaction
+
+    code = subsidiary(code)
+    try:
+        done = None
+        if retry:
+            with write_transaction(engine()) as conn:
+                done = retry_unit_exceptions(conn, code)
+        with engine().connect() as conn:
+            rows = [{k: v for k, v in r.items() if k != "item"} for r in unit_exceptions(conn, code, all_)]
+    except LedgerError as exc:
+        fail(exc)
+    if fmt == Format.json:
+        emit({"retry": done, "exceptions": rows} if retry else rows, fmt)
+        return
+    if done is not None:
+        console.print(f"subsidiary {code}: {done['posted']} of {done['retried']} sale(s) posted ({done['units']} "
+                      f"units, COGS {done['cogs']}); {len(done['still_open'])} still open")
+    table = [r | {"where": f"{r['source']['document']}:{r['source']['line'] or r['source']['page'] or ''}"}
+             for r in rows]
+    emit(rows, fmt, rows=table, title=f"settlement sales not costed, subsidiary {code}",
+         columns=["order_id", "sku", "units", "marketplace", "date", "kind", "message", "where", "status"])
+
+
+INVENTORY_COLUMNS = ["kind", "date", "sku", "msku", "fnsku", "quantity", "where", "status", "message"]
+
+
+@exceptions_app.command("inventory")
+def exceptions_inventory(code: SubsidiaryOpt = None,
+                         all_: Annotated[bool, typer.Option("--all", help="include those posted since")] = False,
+                         fmt: FormatOpt = Format.table) -> None:
+    """Inventory ledger rows that posted nothing (an unknown MSKU/FNSKU, a flagged row, no units to cost them:
+    open until `exceptions retry-inventory` posts them), and rows posted at the current cost (flagged)."""
+    from ledger_service.exceptions.service import inventory_exceptions
+
+    code = subsidiary(code)
+    try:
+        with engine().connect() as conn:
+            rows = inventory_exceptions(conn, code, include_resolved=all_)
+    except LedgerError as exc:
+        fail(exc)
+    table = [r | {"where": f"{r['source']['document']}:{r['source']['line'] or ''}"} for r in rows]
+    emit(rows, fmt, rows=table, columns=INVENTORY_COLUMNS,
+         title=f"inventory exceptions of subsidiary {code}" + (" (with resolved)" if all_ else ""))
+
+
+@exceptions_app.command("retry-inventory")
+def exceptions_retry_inventory(code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Run the open inventory exceptions again from their stored rows (after importing the catalog identity or
+    receiving the units): what resolves now posts, the rest stays open. Running it again changes nothing."""
+    import getpass
+
+    from ledger_service.exceptions.service import retry_inventory
+
+    code = subsidiary(code)
+    try:
+        result = retry_inventory(engine(), code, actor=f"cli:{getpass.getuser()}")
+    except LedgerError as exc:
+        fail(exc)
+    if fmt == Format.json:
+        emit(result, fmt)
+        return
+    title = (f"subsidiary {code}: {result['posted']} of {result['retried']} open inventory exception(s) posted "
+             f"({result['entries']} entries); {result['still_open']} still open")
+    if fmt == Format.table:
+        console.print(title)
+    if result["items"] or fmt == Format.csv:
+        emit(result["items"], fmt, rows=result["items"], columns=["document", "line", "kind", "message"],
+             title="still open")

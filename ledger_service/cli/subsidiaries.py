@@ -37,6 +37,9 @@ LateOpt = Annotated[Optional[str], typer.Option(
     "--late-entries", help="an entry dated in a closed period: next_open (moved, its date kept) | refuse")]
 SummaryOpt = Annotated[Optional[str], typer.Option(
     "--netsuite-summary", help="NetSuite journals: one per settlement | day | period")]
+UnitSourceOpt = Annotated[Optional[str], typer.Option(
+    "--unit-source", help="what counts units sold (COGS): inventory_ledger (Shipments rows) | settlement (order "
+                          "rows, for a seller who ingests no inventory ledger); never both")]
 
 
 def _author() -> str:
@@ -60,14 +63,15 @@ def add(code: str, currency: Annotated[str, typer.Option("--currency")], tax_pro
         name: Annotated[Optional[str], typer.Option("--name")] = None,
         valuation: Annotated[str, typer.Option("--valuation", help="fifo | average")] = "fifo",
         marketplace_profile: MarketplaceOpt = None, fee_tax: FeeTaxOpt = None, charge_account: ChargeOpt = None,
-        promotions: PromotionsOpt = None, late_entries: LateOpt = None, netsuite_summary: SummaryOpt = None) -> None:
+        promotions: PromotionsOpt = None, late_entries: LateOpt = None, netsuite_summary: SummaryOpt = None,
+        unit_source: UnitSourceOpt = None) -> None:
     """Add a subsidiary with its functional currency and tax profile; it can ingest at once."""
     if tax_profile is None:
         fail(Invalid("--tax-profile is required: us, ca, uk-vcs, eu-vcs, uk, eu or none (see accounts/tax/)"))
     settings = Settings.from_env()
     config = with_settings(SubsidiaryConfig(code, tax_profile=tax_profile), marketplace_profiles=_pairs(
         marketplace_profile), fee_tax=fee_tax, charge_account=charge_account, promotions=promotions,
-        late_entries=late_entries, netsuite_summary=netsuite_summary)
+        late_entries=late_entries, netsuite_summary=netsuite_summary, unit_source=unit_source)
     try:
         with write_transaction(engine()) as conn:
             sub = chart.create_subsidiary(conn, Subsidiary(code, name or code, currency.upper(), valuation), config,
@@ -81,7 +85,7 @@ def add(code: str, currency: Annotated[str, typer.Option("--currency")], tax_pro
 @subsidiaries_app.command("set")
 def set_(code: str, tax_profile: ProfileOpt = None, marketplace_profile: MarketplaceOpt = None,
          fee_tax: FeeTaxOpt = None, charge_account: ChargeOpt = None, promotions: PromotionsOpt = None,
-         late_entries: LateOpt = None, netsuite_summary: SummaryOpt = None,
+         late_entries: LateOpt = None, netsuite_summary: SummaryOpt = None, unit_source: UnitSourceOpt = None,
          overrides: Annotated[Optional[Path], typer.Option(
              "--overrides", exists=True, dir_okay=False,
              help="a TOML file of [[mapping]] rules (as in accounts/mappings/amazon.toml) that replace the "
@@ -94,6 +98,7 @@ def set_(code: str, tax_profile: ProfileOpt = None, marketplace_profile: Marketp
             config = with_settings(current, tax_profile=tax_profile, fee_tax=fee_tax, charge_account=charge_account,
                                    promotions=promotions, marketplace_profiles=_pairs(marketplace_profile),
                                    late_entries=late_entries, netsuite_summary=netsuite_summary,
+                                   unit_source=unit_source,
                                    mapping=_read_overrides(overrides) if overrides else None,
                                    origin=str(overrides) if overrides else f"subsidiary {code} (new configuration)")
             event_id = chart.record_config(conn, config, settings.accounts_dir, _author())

@@ -4,6 +4,10 @@ An open exception is a posted amount in Assets:Suspense:Amazon (one suspense pos
 has the missing triple, `reclass` posts, per exception, an event of kind `suspense_reclass` with an entry that
 moves the amount from suspense to the mapped account (never an edit of the original), keyed
 `reclass:<event>:<posting>` so it happens once per amount.
+
+Inventory ledger rows that posted nothing are `inventory_exception` events (inventory.exceptions lists them, open
+until a movement of the same row posts); `retry_inventory` runs the open ones again after the operator fixed the
+cause (imported the catalog identity, received the units).
 """
 
 from __future__ import annotations
@@ -161,3 +165,20 @@ def reclass(engine: Engine, subsidiary: str, settings: Settings | None = None) -
             items.append((event, [entry]))
         post_batch(conn, items)
     return {"reclassed": len(items), "still_open": still_open}
+
+
+def inventory_exceptions(conn: Connection, subsidiary: str, include_resolved: bool = False) -> list[dict]:
+    """Inventory ledger rows in the queue (inventory.exceptions): `open` (posted nothing), `flagged` (posted at
+    the current cost, to review), and with `include_resolved` the rows that posted since (`resolved`)."""
+    from ledger_service.inventory.exceptions import inventory_exceptions as listed
+
+    return listed(conn, subsidiary, include_resolved)
+
+
+def retry_inventory(engine: Engine, subsidiary: str, actor: str | None = None) -> dict:
+    """Run the open inventory exception items again from their stored rows, as an ingest would: what resolves
+    now (the catalog identity imported, the units received) posts; the rest stays open."""
+    from ledger_service.inventory.ledger_ingest import retry_exceptions
+
+    with write_transaction(engine) as conn:
+        return retry_exceptions(conn, subsidiary, actor=actor)

@@ -11,6 +11,10 @@ for a foreign settlement's disbursement, what clearing carries the settlement at
 planner yielded before the disbursement is written first (a short batch), then the ledger is read
 (fx.lookups.clearing_held): the file's own rows are counted exactly as they were stored, duplicates never twice.
 Functional-currency documents never ask either question.
+
+A subsidiary whose `unit_source` is `settlement` also takes its units sold from the document's order rows
+(inventory.settlement_units): collected as the records stream past, costed in the same transaction once the money
+is posted. Any other subsidiary reads the setting once per document and nothing more.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ledger_service.fx.lookups import RateCache, clearing_held
 from ledger_service.ingest import precedence
 from ledger_service.ingest.collector import fewer_collections
 from ledger_service.ingest.plan import Planner
+from ledger_service.inventory.settlement_units import unit_collector
 from ledger_service.journal.writer import PreparedBatch, prepare_batch, write_batch
 from ledger_service.mapping.loader import mapping_for
 from ledger_service.settings import Settings
@@ -57,10 +62,11 @@ class IngestReport:
     voided: int = 0  # entries reversed because final or flat-file data superseded them
     settlements: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    units: dict | None = None  # unit_source = settlement: the sales posted from the order rows (settlement_units)
     analyzed_at: int = field(default=0, repr=False)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "analyzed_at"}
+        return {k: v for k, v in self.__dict__.items() if k != "analyzed_at" and (k != "units" or v is not None)}
 
 
 def ingest_file(engine: Engine, path: Path, subsidiary: str, settings: Settings | None = None, *,
@@ -98,6 +104,9 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
         known = precedence.known_settlements(conn, subsidiary)
         planner = Planner(subsidiary, sub.functional_currency, mapping, precedence.settled_by_flat_file(known),
                           document, precedence.group_dates(known))
+        units = unit_collector(conn, subsidiary, settings.accounts_dir)  # None unless unit_source = settlement
+        if units is not None:
+            records = units.watch(records)  # keeps only the order items that shipped, as they stream past
         try:
             with _Writer(conn) as writer:
                 items: list = []
@@ -121,6 +130,8 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
             raise _settlement_conflict(exc, document) from None
         report.settlements, report.superseded = planner.settlements, planner.superseded
         report.voided += _apply_precedence(conn, subsidiary, document, fmt, planner.final_ids, actor)
+        if units is not None:  # the units sold, costed once the money is posted, in the same transaction
+            report.units = units.post(conn, subsidiary, actor)
         refresh_statistics_after(conn, (events, entries, postings), report.events)
     return report
 

@@ -1,4 +1,4 @@
-"""Unit facts into the ledger: purchase receipts posted as lots, and the holdings rebuilt from the postings.
+"""Unit facts into the ledger: purchase receipts posted as lots; the entry points of the inventory ingest.
 
 The problem: the posting rules (inventory.posting) are pure folds over an InventoryState, but the ledger is the
 database: each ingest must start from the holdings the postings already hold, post its facts under the
@@ -9,22 +9,19 @@ subsidiary's chain-head lock (so two ingests never take the same units), and wri
   (units into `<location>:Available` at landed cost, Accounts Payable credited). Every SKU must be a catalog item
   (or an MSKU the catalog maps to one): an unknown SKU is refused naming its line, never given another's lots.
   The same PO again is a no-op; the same PO with other content is a Conflict. Inside the caller's transaction.
-- `ingest_ledger(conn, sub, data, document, location)`: an FBA inventory ledger detail report at an FBA location:
-  each row's MSKU (else FNSKU) resolved to the brand SKU through the catalog on its date (unresolved: an exception
-  item, nothing posted), turned into a fact (facts.from_movement) and posted by post() against the holdings loaded
-  from the database; one `inventory_movement` event per row, keyed by the parser's natural key, raw row kept. A
-  refused row (too few units, a lane) refuses the file naming file:line; rows already in the log are skipped.
-- `load_state(conn, sub, skus)`: the InventoryState's holdings and lots as received, folded from the units
-  postings of the inventory accounts (lot in the `lot` dimension, cost per unit, functional amounts), and the
-  slices each sale took less what came back (`sold`, from the postings' order_id). Not rebuilt yet: the lost
-  write-offs and the adjustment legs waiting for their pair (a found unit or a second leg in a later file).
+- `ingest_ledger(conn, sub, data, document, location)` (inventory.ledger_ingest): an FBA inventory ledger detail
+  report, one event per row: `inventory_movement` when it posted, `inventory_exception` (an item of the exception
+  queue, open until the row posts: `retry_exceptions`) when it posted nothing (movement_events says what each
+  holds). A refused row (too few units, a lane) refuses the file naming file:line.
+- `load_state(conn, sub, skus)` (inventory.loading): everything post() reads, rebuilt from the log: holdings and
+  lots from the units postings, what each sale took (`sold`), the lost write-offs a found unit reverses
+  (`written_off`) and the adjustment legs waiting for their pair (`pending`), so that rows split over several
+  files post exactly as they would in one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections import defaultdict
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -35,22 +32,18 @@ from ledger_service.chart.service import get_subsidiary
 from ledger_service.errors import Conflict, Invalid
 from ledger_service.eventlog.model import EventDraft, Source
 from ledger_service.inventory import facts as f
-from ledger_service.inventory.holdings import InventoryState, PMap
-from ledger_service.inventory.model import AVERAGE, Lot, Slice
 from ledger_service.inventory.moves import Books
 from ledger_service.inventory.posting import post
 from ledger_service.inventory.receipts import PurchaseOrder, parse_receipts
-from ledger_service.inventory.valuation import _averaged, average_holding, holding_id, value_of
-from ledger_service.inventory.views import PREFIX, parse_state_account
+from ledger_service.inventory.valuation import value_of
 from ledger_service.journal.writer import lock_chain_heads, post_batch
 from ledger_service.locations.service import load_locations
-from ledger_service.money import currency_exponent, fmt, from_minor, round_money
-from ledger_service.store.tables import accounts, commodities, entries, events, items, postings
+from ledger_service.money import fmt
+from ledger_service.store.tables import events, items
 
 KIND = "purchase_receipt"
 SYSTEM = "purchase-receipt-csv"
 RECEIVING_KINDS = ("warehouse", "3pl")  # a supplier delivers to a warehouse or a 3PL; FBA receives via inbound
-_CHUNK = 500
 
 
 def receive_file(conn: Connection, subsidiary: str, data: bytes, document: str, location: str,
@@ -68,7 +61,8 @@ def receive_file(conn: Connection, subsidiary: str, data: bytes, document: str, 
     lock_chain_heads(conn, [subsidiary])  # the holdings read below stay the holdings the entries post against
     resolved = {po.po: _resolve(conn, subsidiary, sub.functional_currency, po, document) for po in orders}
     fresh = [po for po in orders if not _known(conn, subsidiary, po, document)]
-    state = load_state(conn, subsidiary, sorted({sku for po in fresh for sku in resolved[po.po]}))
+    # a receipt pairs no adjustment leg: the scan of the log for waiting legs is spared (legs=())
+    state = load_state(conn, subsidiary, sorted({sku for po in fresh for sku in resolved[po.po]}), legs=())
     books = Books(subsidiary, sub.functional_currency, sub.valuation_method)
     sha = hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
     batch, lots = [], []
@@ -133,166 +127,10 @@ def _known(conn: Connection, subsidiary: str, po: PurchaseOrder, document: str) 
     return bool(rows)
 
 
-def load_state(conn: Connection, subsidiary: str, skus) -> InventoryState:
-    """The holdings of `skus` (per SKU, location and state) and their lots as received, from the postings."""
-    sub = get_subsidiary(conn, subsidiary)
-    currency, exp = sub.functional_currency, currency_exponent(sub.functional_currency)
-    held: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0), None])  # (sku, loc, state, lot) -> units, value
-    first: dict[str, Lot] = {}
-    sold: dict[tuple[str, str], list[Slice]] = defaultdict(list)  # (order, sku) -> the slices its sale took
-    skus = list(skus)
-    for i in range(0, len(skus), _CHUNK):
-        q = (select(entries.c.effective_date, accounts.c.name, postings.c.commodity, postings.c.quantity,
-                    postings.c.cost_per_unit, postings.c.functional_amount, postings.c.dimensions,
-                    postings.c.order_id)
-             .join(entries, entries.c.id == postings.c.entry_id)
-             .join(accounts, accounts.c.id == postings.c.account_id)
-             .join(commodities, commodities.c.code == postings.c.commodity)
-             .where(postings.c.subsidiary == subsidiary, entries.c.state == "posted", commodities.c.kind == "units",
-                    accounts.c.name.like(PREFIX + "%"), postings.c.commodity.in_(skus[i:i + _CHUNK]))
-             .order_by(entries.c.effective_date, entries.c.id, postings.c.id))
-        for day, account, sku, units, cost, minor, dims, order_id in conn.execute(q):
-            where = parse_state_account(account)
-            lot_id = json.loads(dims).get("lot") if dims else None
-            if where is None or lot_id is None:
-                continue
-            row = held[(sku, *where, lot_id)]
-            row[0] += int(units)
-            row[1] += from_minor(int(minor), exp)
-            if order_id:  # a sale's slice (out), or a return's (back: holdings.forget, the last slice first)
-                _sold(sold[(order_id, sku)], Slice(lot_id, abs(int(units)), Decimal(cost),
-                                                   abs(from_minor(int(minor), exp))), int(units) < 0)
-            if lot_id not in first and units > 0:
-                first[lot_id] = Lot(lot_id, sku, where[0], day, Decimal(cost), int(units))
-            row[2] = row[2] or first.get(lot_id)
-    return _state(held, first, currency, sub.valuation_method)._replace(
-        sold=_pmap((k, tuple(v)) for k, v in sold.items() if v))
+# The inventory ledger ingest and the state loader live in their own modules; these names stay importable here.
+from ledger_service.inventory.ledger_ingest import ingest_ledger, retry_exceptions  # noqa: E402
+from ledger_service.inventory.loading import load_state, waiting_legs  # noqa: E402
+from ledger_service.inventory.movement_events import EXCEPTION_KIND, MOVEMENT_KIND  # noqa: E402
 
-
-def _sold(kept: list[Slice], s: Slice, out: bool) -> None:
-    if out:
-        kept.append(s)
-    elif kept:  # a return's slices beyond what the sale is known to have taken came back at the current cost
-        last = kept.pop()
-        if s.units < last.units:
-            kept.append(Slice(last.lot_id, last.units - s.units, last.unit_cost, last.cost - s.cost))
-
-
-def _pmap(pairs) -> PMap:
-    out = PMap()
-    for k, v in pairs:
-        out = out.set(k, v)
-    return out
-
-
-def _state(held: dict, first: dict[str, Lot], currency: str, method: str) -> InventoryState:
-    by_key: dict[tuple, list[Lot]] = defaultdict(list)
-    for (sku, location, stock, lot_id), (units, value, received) in held.items():
-        if units == 0 and value == 0:
-            continue
-        if units <= 0 or value < 0 or received is None:
-            raise Invalid(f"the postings hold {units} {sku} worth {value} in lot {lot_id} at {location} {stock}: "
-                          "a holding is never negative; run `ledger-service verify`")
-        carried = None if value == round_money(units * received.unit_cost, currency) else value
-        by_key[(sku, location, stock)].append(
-            Lot(lot_id, sku, location, received.received, received.unit_cost, units, carried))
-    holdings = PMap()
-    for (sku, location, stock), lots in by_key.items():
-        if method == AVERAGE:
-            on = max(lot.received for lot in lots)
-            lots = [_averaged(average_holding(sku, location, on), sum(lot.units for lot in lots),
-                              sum((value_of(lot, currency) for lot in lots), Decimal(0)), on)]
-        holdings = holdings.set((sku, location, stock), tuple(sorted(lots, key=lambda lot: lot.key)))
-    received = PMap()
-    for lot_id, lot in first.items():
-        if not (method == AVERAGE and lot_id == holding_id(lot.sku, lot.location)):
-            received = received.set(lot_id, lot)
-    return InventoryState(holdings=holdings, lots=received)
-
-
-MOVEMENT_KIND = "inventory_movement"
-
-
-def ingest_ledger(conn: Connection, subsidiary: str, data: bytes, document: str, location: str,
-                  actor: str | None = None) -> dict:
-    """Post an FBA inventory ledger detail report at an FBA location, all of it or none, inside the caller's write
-    transaction: one event per row (key: the parser's natural key), against the holdings in the database."""
-    from ledger_service.inventory.adjustments import pending_legs
-    from ledger_service.locations.model import check_lane
-    from ledger_service.locations.service import lanes_of
-    from ledger_service.sources.amazon.inventory_ledger import parse_inventory_ledger
-
-    sub = get_subsidiary(conn, subsidiary)
-    loc = load_locations(conn, subsidiary).get(location)
-    if loc is None or loc.kind != "fba":
-        raise Invalid(f"location {location} is not an FBA location of {subsidiary}: the inventory ledger's units "
-                      "are at an FBA location (`ledger-service locations add CODE --kind fba --marketplace M`)")
-    movements = parse_inventory_ledger(data, document)
-    lock_chain_heads(conn, [subsidiary])
-    known = _known_keys(conn, subsidiary, [m.natural_key for m in movements])
-    exceptions, rows, bundles = [], [], {}
-    for m in movements:
-        if m.natural_key in known:
-            continue
-        sku = _movement_sku(conn, subsidiary, loc.marketplace, m)
-        if sku is None and not m.flags:
-            exceptions.append(_item(m, "unknown-sku", f"MSKU {m.msku} / FNSKU {m.fnsku} is not in the catalog of "
-                                    f"{subsidiary} on {m.date}: nothing posted for it"))
-            continue
-        fact = f.from_movement(m, location, sku)
-        if sku is not None and (sku, m.date) not in bundles:
-            bundles[(sku, m.date)] = tuple(components_on(conn, subsidiary, sku, m.date).items())
-        rows.append((m, fact, sku))
-    skus = {sku for _, _, sku in rows if sku} | {c for parts in bundles.values() for c, _ in parts}
-    state = load_state(conn, subsidiary, sorted(skus))
-    lanes = lanes_of(conn, subsidiary)
-    books = Books(subsidiary, sub.functional_currency, sub.valuation_method,
-                  allowed=lambda lane, code: check_lane(lanes, lane, code))
-    batch = []
-    for m, fact, sku in rows:
-        parts = bundles.get((sku, m.date)) or ()
-        try:
-            done = post(fact, state, books._replace(bundles={sku: parts} if parts else {}))
-        except Invalid as exc:
-            raise Invalid(f"{document}:{m.source.line}: {exc.message}") from exc
-        state = done.state
-        exceptions += [_item(m, x.kind, x.message) for x in done.exceptions]
-        if done.exceptions and not done.entries:
-            continue  # not recorded: it posts when ingested again once its cause is fixed
-        payload = {"sku": sku, "location": location, "date": m.date.isoformat(), "msku": m.msku, "fnsku": m.fnsku,
-                   "event_type": m.event_type, "reference_id": m.reference_id, "quantity": m.quantity,
-                   "disposition": m.disposition, "reason": m.reason, "fulfillment_center": m.fulfillment_center}
-        event = EventDraft(subsidiary, MOVEMENT_KIND, m.occurred_at or datetime.combine(m.date, time()),
-                           m.natural_key, m.source.raw, Source(system=m.source.system, document=document,
-                                                               sha256=m.source.sha256, line=m.source.line),
-                           content={"natural_key": m.natural_key}, payload=payload)
-        batch.append((event, list(done.entries)))
-    post_batch(conn, batch, actor=actor)
-    return {"subsidiary": subsidiary, "document": document, "location": location, "rows": len(movements),
-            "posted": len(batch), "duplicates": len(known), "entries": sum(len(e) for _, e in batch),
-            "exceptions": exceptions,
-            "pending_legs": [{"key": leg.key, "sku": leg.sku, "quantity": leg.quantity, "reason": leg.reason}
-                             for leg in pending_legs(state)]}
-
-
-def _movement_sku(conn: Connection, subsidiary: str, marketplace: str | None, m) -> str | None:
-    """The brand SKU of a row on its day: its MSKU through the catalog, else its FNSKU's identity; else None."""
-    from ledger_service.catalog.service import identity_on
-
-    sku = resolve_sku(conn, subsidiary, marketplace, m.msku, m.date) if m.msku else None
-    if sku is None and m.fnsku:
-        found = identity_on(conn, subsidiary, marketplace, m.date, fnsku=m.fnsku)
-        sku = found.sku if found is not None else None
-    return sku
-
-
-def _known_keys(conn: Connection, subsidiary: str, keys: list[str]) -> set[str]:
-    out: set[str] = set()
-    for i in range(0, len(keys), _CHUNK):
-        out |= set(conn.execute(select(events.c.idempotency_key).where(
-            events.c.subsidiary == subsidiary, events.c.idempotency_key.in_(keys[i:i + _CHUNK]))).scalars())
-    return out
-
-
-def _item(m, kind: str, message: str) -> dict:
-    return {"key": m.natural_key, "line": m.source.line, "kind": kind, "message": message}
+__all__ = ["EXCEPTION_KIND", "MOVEMENT_KIND", "ingest_ledger", "load_state", "receive_file", "retry_exceptions",
+           "waiting_legs"]

@@ -32,6 +32,8 @@ from ledger_service.balances.queries import balance_rows
 from ledger_service.chart.service import get_subsidiary
 from ledger_service.errors import Invalid, LedgerError
 from ledger_service.inventory import facts as f
+from ledger_service.inventory.model import AVERAGE
+from ledger_service.inventory.valuation import holding_id
 from ledger_service.money import currency_exponent, fmt, from_minor
 from ledger_service.store.tables import accounts, commodities, entries, item_identities, locations, postings
 
@@ -132,6 +134,9 @@ def valuation(conn: Connection, subsidiary: str, as_of: date | None = None) -> d
     exp = currency_exponent(sub.functional_currency)
     rows = [(account, sku, units, _money(minor, exp), _lot(dims))
             for _e, _d, account, sku, units, minor, dims in _unit_postings(conn, subsidiary, None, as_of)]
+    if sub.valuation_method == AVERAGE:  # one holding per SKU and account: postings name the lot they came from
+        rows = [(account, sku, units, value, holding_id(sku, _where(account)[0]) if lot else lot)
+                for account, sku, units, value, lot in rows]
     result = assemble_valuation(rows)
     check_valuation(result, inventory_balances(conn, subsidiary, as_of))
     return {"subsidiary": subsidiary, "as_of": as_of.isoformat() if as_of else None,

@@ -7,9 +7,11 @@ chain-head lock, which close takes first, so no entry slips into a month between
 
 Before closing, the checks (`close_checks`): the trial balance as of the period's last day is zero in the
 functional currency and per currency; no settlement that started by the period's end is in `difference`; and the
-exception queue's open items dated by then are listed. The first two refuse the close unless it is forced with a
-reason; the open items are listed on the close event, for the reviewer, and do not refuse it (they sit in
-suspense, visibly, and `exceptions reclass` moves them later with entries in an open period).
+exception queue's open items dated by then are listed (amounts in suspense, and inventory ledger rows that
+posted nothing: `inventory_exceptions`). The first two refuse the close unless it is forced with a reason; the
+open items are listed on the close event, for the reviewer, and do not refuse it (they sit in suspense, visibly,
+and `exceptions reclass` moves them later with entries in an open period; an inventory row posts, dated its own
+day, when `exceptions retry-inventory` finds its cause fixed).
 
 Closing also revalues the open foreign-currency balances at the period-end rate (fx.service), an entry dated the
 last day reversed on the first day of the next period, before the period is locked.
@@ -27,7 +29,7 @@ from ledger_service.balances.queries import trial_balance
 from ledger_service.chart.service import get_subsidiary, utcnow
 from ledger_service.errors import Conflict, Invalid
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json
-from ledger_service.exceptions.service import exceptions
+from ledger_service.exceptions.service import exceptions, inventory_exceptions
 from ledger_service.periods.model import bounds, parse_period, period_of
 from ledger_service.store.tables import balances, events, periods
 
@@ -80,7 +82,7 @@ def list_periods(conn: Connection, subsidiary: str) -> list[dict]:
 
 def close_checks(conn: Connection, subsidiary: str, period: str) -> dict:
     """What a controller checks before closing: {"problems": [...], "trial_balance": ..., "settlements": [...],
-    "exceptions": [...]}; a problem refuses the close unless forced."""
+    "exceptions": [...], "inventory_exceptions": [...]}; a problem refuses the close unless forced."""
     from ledger_service.settlements.reconcile import settlements  # reconcile imports much of the ledger
 
     _, end = bounds(period)
@@ -98,12 +100,16 @@ def close_checks(conn: Connection, subsidiary: str, period: str) -> dict:
         problems.append(f"settlement {s['settlement_id']} is in `{s['status']}` (clearing {s['clearing']}, "
                         f"deposit difference {s['deposit_difference']} {s['currency']})")
     open_items = [e for e in exceptions(conn, subsidiary) if e["date"] <= end.isoformat()]
+    open_units = [e for e in inventory_exceptions(conn, subsidiary)
+                  if e["status"] == "open" and e["date"] <= end.isoformat()]
     return {"problems": problems,
             "trial_balance": {"as_of": end.isoformat(), "functional_total": tb["functional_total"],
                               "totals": tb["totals"]},
             "settlements_in_difference": [s["settlement_id"] for s in unsettled],
             "exceptions": [{"event_id": e["event_id"], "posting_id": e["posting_id"], "amazon_type": e["amazon_type"],
-                            "amount": e["amount"], "currency": e["currency"], "date": e["date"]} for e in open_items]}
+                            "amount": e["amount"], "currency": e["currency"], "date": e["date"]} for e in open_items],
+            "inventory_exceptions": [{k: e[k] for k in ("event_id", "kind", "date", "location", "sku", "msku", "fnsku",
+                                                        "quantity", "message")} for e in open_units]}
 
 
 def close_period(conn: Connection, subsidiary: str, period: str, *, actor: str | None = None,

@@ -28,8 +28,9 @@ render_csv) lay those out and compute nothing, so the three formats show the sam
   per SKU, location and state, the total beside the inventory accounts' balance; opening + receipts - COGS -
   write-offs + adjustments = closing), or "no inventory";
 - the exception queue (exceptions.service): the open ones now, of every period (a close wants to see what is still
-  unmapped), saying how many are dated by the period's end; and the late events refused into a closed period
-  (late_entries = refuse) not yet posted;
+  unmapped), saying how many are dated by the period's end; the late events refused into a closed period
+  (late_entries = refuse) not yet posted; the catalog gaps; and the inventory ledger rows that posted nothing
+  (inventory.exceptions: open until `exceptions retry-inventory` posts them);
 - FX revaluation: the events of kind `fx_revaluation` whose payload's period is this one, each line with its
   foreign balance, rate, carried and revalued functional amounts and the adjustment; or "no revaluation";
 - export summary: the events of kind `netsuite_export` whose payload's period is this one (format, when, who,
@@ -52,7 +53,7 @@ from sqlalchemy import Connection, select
 from ledger_service.balances.queries import trial_balance
 from ledger_service.chart.service import get_subsidiary
 from ledger_service.catalog.audit import exception_items as catalog_exception_items
-from ledger_service.exceptions.service import exceptions, late_refused
+from ledger_service.exceptions.service import exceptions, inventory_exceptions, late_refused
 from ledger_service.money import currency_exponent, is_currency
 from ledger_service.periods.model import bounds, parse_period
 from ledger_service.reports.gross_to_net import gross_to_net
@@ -304,6 +305,8 @@ def _touches(s: dict, start: date, end: date) -> bool:
 
 # -- exception queue
 
+INVENTORY_EXCEPTION_COLUMNS = ("kind", "date", "sku", "msku", "fnsku", "quantity", "where", "message")
+
 def _exceptions(conn: Connection, subsidiary: str, end: date) -> Section:
     items = exceptions(conn, subsidiary)
     rows = tuple({"event_id": e["event_id"], "date": e["date"], "amazon_type": e["amazon_type"], "amount": e["amount"],
@@ -328,7 +331,15 @@ def _exceptions(conn: Connection, subsidiary: str, end: date) -> Section:
     gap_table = Table("catalog_gaps", "Catalog gaps: SKUs or FNSKUs the catalog does not resolve, uncosted units "
                       "(`ledger-service catalog audit`); an unresolved SKU never consumes another's lots",
                       GAP_COLUMNS, gaps, empty="no catalog gap")
-    return Section("exceptions", "Exception queue", notes, (table, late_table, gap_table))
+    units = tuple({"kind": e["kind"], "date": e["date"], "sku": e["sku"], "msku": e["msku"], "fnsku": e["fnsku"],
+                   "quantity": e["quantity"], "where": f"{e['source']['document']}:{e['source']['line'] or ''}",
+                   "message": e["message"]}
+                  for e in inventory_exceptions(conn, subsidiary) if e["status"] == "open")
+    units_table = Table("inventory_exceptions", "Inventory ledger rows that posted nothing (an unknown MSKU/FNSKU, a "
+                        "flagged row, no units to cost them): their units are not in the books until "
+                        "`exceptions retry-inventory` posts them", INVENTORY_EXCEPTION_COLUMNS, units,
+                        empty="no open inventory exception")
+    return Section("exceptions", "Exception queue", notes, (table, late_table, gap_table, units_table))
 
 
 # -- FX revaluation

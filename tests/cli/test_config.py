@@ -148,3 +148,28 @@ def test_json_logs_are_one_object_per_line(here, capsys):
     assert [(r["level"], r["logger"], r["message"]) for r in lines] == [
         ("INFO", "ledger_service.test", "hello world"), ("ERROR", "uvicorn.error", "failed")]
     assert "ValueError: boom" in lines[1]["exception"] and lines[0]["time"].endswith("+00:00")
+
+
+def test_unit_source_is_a_subsidiary_setting(cli):
+    """`unit_source` (issue 12): inventory_ledger by default (nothing changes for a subsidiary that does not set it),
+    settlement when set, anything else refused in one line, and the recorded form reads back."""
+    from ledger_service.chart.config import SETTING_NAMES, SubsidiaryConfig, from_dict
+
+    assert "unit_source" in SETTING_NAMES and SubsidiaryConfig("US").unit_source == "inventory_ledger"
+    assert from_dict({"code": "US"}).unit_source == "inventory_ledger"  # a configuration recorded before it
+    assert from_dict(SubsidiaryConfig("US", unit_source="settlement").as_dict()).unit_source == "settlement"
+
+    def shown() -> str:
+        result = cli("subsidiaries", "show", "US", "--format", "json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["unit_source"]
+
+    assert shown() == "inventory_ledger"
+    assert cli("subsidiaries", "set", "US", "--unit-source", "settlement").exit_code == 0
+    assert shown() == "settlement"
+    bad = cli("subsidiaries", "set", "US", "--unit-source", "both")
+    assert bad.exit_code == 1 and "unit_source = 'both'; use one of inventory_ledger, settlement" in bad.output
+    assert shown() == "settlement"
+    added = cli("subsidiaries", "add", "DE", "--currency", "EUR", "--tax-profile", "eu", "--unit-source", "settlement")
+    assert added.exit_code == 0, added.output
+    assert json.loads(cli("subsidiaries", "show", "DE", "--format", "json").stdout)["unit_source"] == "settlement"
