@@ -166,3 +166,69 @@ def ingest(file: Annotated[Path, typer.Argument(help="an FBA inventory ledger de
          title=f"{file.name} into {location} of {code}: {result['rows']} row(s), {result['posted']} posted "
                f"({result['entries']} entries), {result['duplicates']} already posted, "
                f"{len(result['exceptions'])} exception(s), {len(result['pending_legs'])} adjustment leg(s) waiting")
+
+
+INBOUND_COLUMNS = ["line", "shipment_id", "sku", "status", "units", "outcome", "steps", "value", "shortage"]
+
+
+@inventory_app.command()
+def inbound(file: Annotated[Path, typer.Argument(help="an inbound shipment CSV: shipment_id,sku,units,from,to,date,"
+                                                     "status (docs/inventory.md, Inbound shipments)", dir_okay=False)],
+            from_location: Annotated[Optional[str], typer.Option("--from", help="the warehouse or 3PL, when the "
+                                                                 "file has no from column")] = None,
+            to_location: Annotated[Optional[str], typer.Option("--to", help="the FBA location, when the file has "
+                                                               "no to column")] = None,
+            code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Move an inbound shipment's units at cost to FBA, status by status (WORKING, SHIPPED, RECEIVING), and what
+    was not received at CLOSED to Researching: one event per shipment, SKU and status; the whole file or nothing."""
+    from ledger_service.inventory.inbound import ingest_inbound
+
+    code = subsidiary(code)
+    data = _bytes(file)
+    result = _write(ingest_inbound, code, data, file.name, from_location, to_location)
+    emit(result, fmt, rows=result["results"], columns=INBOUND_COLUMNS,
+         title=f"{file.name} into {code}: {result['rows']} row(s), {result['posted']} posted ({result['entries']} "
+               f"entries), {result['duplicates']} already recorded, {result['skipped']} skipped")
+
+
+WRITE_OFF_COLUMNS = ["key", "sku", "location", "state", "units", "kind", "account", "value", "duplicate"]
+
+
+@inventory_app.command("write-off")
+def write_off(sku: Annotated[str, typer.Option(help="the SKU (or an MSKU the catalog maps)")],
+              location: Annotated[str, typer.Option(help="the location holding the units, e.g. FBA-US")],
+              units: Annotated[int, typer.Option(help="whole units to write off")],
+              date: Annotated[str, typer.Option(help="the day of the write-off, YYYY-MM-DD")],
+              reason: Annotated[str, typer.Option(help="why the units are gone (kept on the event and entry)")],
+              state: Annotated[str, typer.Option(help="the state they leave, e.g. Researching, Unfulfillable")
+                               ] = "Researching",
+              kind: Annotated[str, typer.Option(help="lost (a found unit reverses it) or damaged")] = "lost",
+              reference: Annotated[Optional[str], typer.Option(help="your reference (a case id): the same "
+                                                               "reference again is a no-op")] = None,
+              code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Write units off at cost to Expenses:Inventory:WriteOff:Lost or :Damaged; repeating it changes nothing."""
+    from ledger_service.inventory.write_offs import write_off as post_write_off
+
+    code = subsidiary(code)
+    result = _write(post_write_off, code, sku, location, units, state, parse_date(date), reason, kind, reference)
+    emit(result, fmt, columns=WRITE_OFF_COLUMNS,
+         title=f"write-off {result['key']} of {code}" + (" (already recorded)" if result["duplicate"] else ""))
+
+
+def _bytes(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        fail(ValueError(f"{file}: cannot be read: {exc.strerror}"))
+
+
+def _write(service, code: str, *args):
+    import getpass
+
+    from ledger_service.store.engine import write_transaction
+
+    try:
+        with write_transaction(engine()) as conn:
+            return service(conn, code, *args, actor=f"cli:{getpass.getuser()}")
+    except LedgerError as exc:
+        fail(exc)

@@ -10,7 +10,8 @@ debits and credits is in docs/inventory.md, "Posting unit movements".
 - A purchase receipt creates one lot per line (`<po>:<line>`) at landed cost (valuation.landed_cost): units into
   <WH>:Available, Liabilities:AccountsPayable credited with the goods and with the charges.
 - An inbound shipment moves lots Available(WH) -> Inbound:Working(FBA) -> Inbound:Shipped -> Inbound:Receiving; an
-  FBA receipt takes them from Receiving, then Shipped, then Working, into Available (or Unfulfillable).
+  FBA receipt takes them from Receiving, then Shipped, then Working, into Available (or Unfulfillable); beyond the
+  inbound units, from Researching (a closed shipment's shortage, received late).
 - A sale takes Available by the method (a bundle: each component) and posts COGS on its date; the slices taken are
   remembered per (order, sku). A return by disposition puts those slices back (last taken first) at their cost,
   crediting COGS; without a known sale it comes back at the current cost, posted and flagged.
@@ -89,14 +90,19 @@ def post_inbound(s: f.InboundShipment, state: InventoryState, books: Books) -> O
                           postings),), state)
 
 
+# A receipt takes inbound units, furthest along first; beyond them, units a closed shipment's shortage put in
+# Researching (inventory.inbound): Amazon received them after all.
+RECEIPT_SOURCES = (*f.INBOUND, f.RESEARCHING)
+
+
 def post_fba_receipt(r: f.FbaReceipt, state: InventoryState, books: Books) -> Outcome:
-    held = {stock: state.units(r.sku, r.location, stock) for stock in f.INBOUND}
+    held = {stock: state.units(r.sku, r.location, stock) for stock in RECEIPT_SOURCES}
     if sum(held.values()) < r.units:
         return _exception(state, r.key or f"receipt:{r.shipment_id}:{r.sku}", "receipt-exceeds-inbound",
                           f"{r.units} {r.sku} received at {r.location} from {r.shipment_id}, but only "
-                          f"{sum(held.values())} are inbound there: no cost to receive them at")
+                          f"{sum(held.values())} are inbound or researching there: no cost to receive them at")
     postings, need = [], r.units
-    for stock in f.INBOUND:
+    for stock in RECEIPT_SOURCES:
         n = min(need, held[stock])
         if n:
             moved, _, state = move(state, books, r.sku, n, (r.location, stock), (r.location, r.state),

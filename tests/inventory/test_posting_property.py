@@ -94,7 +94,7 @@ def fold(units: Counter, fact, posted: bool, books: Books, researching: int) -> 
         units[(fact.sku, FBA, STAGES[fact.stage])] += fact.units
     elif isinstance(fact, FbaReceipt):
         need = fact.units
-        for stock in INBOUND:
+        for stock in (*INBOUND, "Researching"):  # beyond the inbound units: a shortage received late
             take = min(need, units[(fact.sku, FBA, stock)])
             units[(fact.sku, FBA, stock)] -= take
             need -= take
