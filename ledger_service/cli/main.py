@@ -87,7 +87,9 @@ def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon file
          orders: int = 300, seed: int = 7) -> None:
     """Initialise, generate Amazon files (a quarter of V2 settlements for US and UK, UK also on amazon.de in EUR,
     and the quarter before it in the legacy layout for US and a Canadian subsidiary), ingest them, print what they
-    posted, then close each subsidiary's first two months, export them for NetSuite and render their close packs.
+    posted; write and ingest the US and UK inventory behind those sales (demo/inventory.py: catalog, locations,
+    POs, an inbound shipment, the FBA inventory ledger); then close each subsidiary's first two months, export them
+    for NetSuite and render their close packs.
 
     Every V2 settlement but the last arrives as its flat file; the last is still open, so only its open-group
     Finances pages are ingested: its amounts show as pending until its flat file comes. The legacy backfill has
@@ -118,6 +120,12 @@ def demo(out: Annotated[Path, typer.Option(help="where the generated Amazon file
         trial_balance_cmd(code, None, Format.table)
         reconcile_settlements(code, fmt=Format.table)
         report_gross_to_net(code, fmt=Format.table)
+    from ledger_service.demo.inventory import ingest_inventory
+
+    # before the close: the inventory's receipts and COGS are dated in the months it closes
+    console.print("inventory: catalog, locations, POs at landed cost, inbound to FBA, the FBA inventory ledger")
+    for line in ingest_inventory(_engine(), out, ("US", "UK")):
+        console.print(line, soft_wrap=True)
     from ledger_service.demo.close import close_and_export
 
     console.print("month-end: each subsidiary's first two months closed, exported for NetSuite, close pack rendered")
