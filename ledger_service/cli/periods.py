@@ -46,6 +46,10 @@ def close(period: PeriodOpt, code: SubsidiaryOpt = None,
     if checks["exceptions"]:
         emit(checks["exceptions"], fmt, title=f"open exceptions dated by {checks['trial_balance']['as_of']} "
              "(listed, they stay in suspense)", columns=["event_id", "amazon_type", "amount", "currency", "date"])
+    for key, what in (("inventory_exceptions", "inventory ledger rows that posted nothing"),
+                      ("settlement_unit_exceptions", "settlement sales not costed")):
+        if checks.get(key):
+            emit(checks[key], fmt, title=f"open {what}, dated by {checks['trial_balance']['as_of']} (listed)")
     lines = (result.get("revaluation") or {}).get("lines") or []
     if lines:
         emit(lines, fmt, title=f"revaluation at {checks['trial_balance']['as_of']} (reversed on the next day)")

@@ -1,7 +1,9 @@
-"""A starter set of manual journals for the demo: opening balances, an accrual, units at cost, a reversal.
+"""A starter set of manual journals for the demo: opening balances, an accrual, a foreign invoice, a reversal.
 
 Posted through the same path as any controller's journal (journal.manual), with fixed idempotency keys, so
-running the demo twice changes nothing. The Amazon settlement demo builds on this once its parsers land.
+running the demo twice changes nothing. Units at cost are not posted here: the demo's inventory (demo/inventory.py)
+receives them as lots through the purchase receipt and inventory ledger ingest, where every unit has a lot, a
+location and a state; a manual journal of units would sit beside the lots in accounts no movement draws from.
 """
 
 from __future__ import annotations
@@ -18,17 +20,6 @@ JOURNALS = [
      "idempotency_key": "demo-us-opening", "postings": [
          {"account": "Assets:Bank:Operating", "amount": "25000.00"},
          {"account": "Equity:OpeningBalances", "amount": "-25000.00"}]},
-    {"subsidiary": "US", "date": "2026-07-03", "currency": "USD", "description": "Purchase 500 NX-HD-1200 at 18.40",
-     "idempotency_key": "demo-us-po-1001", "postings": [
-         {"account": "Assets:Inventory:Warehouse", "units": "500", "sku": "NX-HD-1200", "cost": "18.40",
-          "location": "WH-NJ"},
-         {"account": "Liabilities:AccountsPayable", "amount": "-9200.00"}]},
-    {"subsidiary": "US", "date": "2026-07-10", "currency": "USD", "description": "Ship 300 NX-HD-1200 to FBA",
-     "idempotency_key": "demo-us-fba-shipment-1", "postings": [
-         {"account": "Assets:Inventory:FBA:Inbound", "units": "300", "sku": "NX-HD-1200", "cost": "18.40",
-          "marketplace": "amazon.com"},
-         {"account": "Assets:Inventory:Warehouse", "units": "-300", "sku": "NX-HD-1200", "cost": "18.40",
-          "location": "WH-NJ"}]},
     {"subsidiary": "US", "date": "2026-09-30", "currency": "USD", "description": "Accrue September storage fees",
      "idempotency_key": "demo-us-accrual-2026-09", "postings": [
          {"account": "Expenses:Amazon:Fees:Storage", "amount": "125.40", "marketplace": "amazon.com"},

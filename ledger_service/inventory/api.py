@@ -1,4 +1,5 @@
-"""REST: inventory positions by state, valuation by lot, COGS beside revenue, and the monthly roll-forward.
+"""REST: inventory positions by state, valuation by lot, COGS beside revenue, the monthly roll-forward, and the
+unit exceptions (rows of either unit source that posted nothing).
 
 The same views as `ledger-service inventory positions|valuation|cogs|rollforward` (inventory.views,
 inventory.rollforward), for a viewer of the subsidiary. None is paged: each is a report read whole (valuation and
@@ -16,7 +17,8 @@ from ledger_service.api.schemas import AUTHENTICATED, CODE_PATTERN, errors
 from ledger_service.auth.deps import Viewer
 from ledger_service.inventory import views
 from ledger_service.inventory.rollforward import rollforward as rollforward_view
-from ledger_service.inventory.schemas import Cogs, Position, Rollforward, Valuation
+from ledger_service.inventory.exceptions import unit_fact_exceptions
+from ledger_service.inventory.schemas import Cogs, Position, Rollforward, UnitException, Valuation
 
 router = APIRouter(tags=["inventory"], responses=errors(*AUTHENTICATED, 404))
 
@@ -55,3 +57,13 @@ def rollforward(conn: ConnDep, caller: Viewer, subsidiary: SubQuery, date_from: 
     """Per month: opening + receipts - COGS - write-offs + adjustments = closing, in value and units (checked)."""
     views.check_range(date_from, to)
     return rollforward_view(conn, caller.check(subsidiary), date_from, to)
+
+
+@router.get("/inventory/exceptions", response_model=list[UnitException])
+def exceptions(conn: ConnDep, caller: Viewer, subsidiary: SubQuery,
+               include_closed: Annotated[bool, Query(alias="all", description="also the closed ones")] = False
+               ) -> list[dict]:
+    """Inventory ledger rows that posted nothing (unknown MSKU/FNSKU, flagged vocabulary, no cost) or posted with a
+    flag, and settlement sales whose units could not be costed; by date. `exceptions retry-inventory` and
+    `exceptions units --retry` post them once their cause is fixed."""
+    return unit_fact_exceptions(conn, caller.check(subsidiary), include_closed)

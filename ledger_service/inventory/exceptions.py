@@ -96,3 +96,20 @@ def _posted(conn: Connection, subsidiary: str, keys: list[str]) -> dict[str, int
             events.c.subsidiary == subsidiary, events.c.kind == MOVEMENT_KIND,
             events.c.idempotency_key.in_(keys[i:i + _CHUNK]))))
     return out
+
+
+def unit_fact_exceptions(conn: Connection, subsidiary: str, include_closed: bool = False) -> list[dict]:
+    """Both unit sources' exception items in one shape (GET /inventory/exceptions), by date then event."""
+    from ledger_service.inventory.settlement_units import unit_exceptions
+
+    rows = [{"source": "inventory_ledger", "event_id": x["event_id"], "kind": x["kind"], "status": x["status"],
+             "date": x["date"], "sku": x["sku"] or x["msku"], "msku": x["msku"], "fnsku": x["fnsku"],
+             "order_id": None, "location": x["location"], "marketplace": None, "quantity": x["quantity"],
+             "message": x["message"], "document": x["source"]["document"], "line": x["source"]["line"],
+             "page": None} for x in inventory_exceptions(conn, subsidiary, include_closed)]
+    rows += [{"source": "settlement", "event_id": x["event_id"], "kind": x["kind"], "status": x["status"],
+              "date": x["date"], "sku": x["sku"], "msku": x["sku"], "fnsku": None, "order_id": x["order_id"],
+              "location": None, "marketplace": x["marketplace"], "quantity": x["units"], "message": x["message"],
+              "document": x["source"]["document"], "line": x["source"]["line"], "page": x["source"]["page"]}
+             for x in unit_exceptions(conn, subsidiary, include_closed)]
+    return sorted(rows, key=lambda r: (r["date"], r["event_id"]))

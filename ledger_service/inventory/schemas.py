@@ -108,3 +108,27 @@ class Rollforward(BaseModel):
     date_to: str = Field(alias="to")
     currency: str
     rows: list[RollforwardRow]
+
+
+class UnitException(BaseModel):
+    """A unit fact that posted nothing (or posted and was flagged), from either unit source."""
+
+    source: str = Field(examples=["inventory_ledger"], description="inventory_ledger: a row of the FBA inventory "
+                        "ledger report; settlement: a settlement sale whose units could not be costed")
+    event_id: int = Field(description="the event that records it (GET /events/{id} shows the raw row)")
+    kind: str = Field(examples=["unknown-sku"])
+    status: str = Field(description="open: nothing posted yet; flagged: posted, with a warning; resolved / posted "
+                        "/ counted_by_inventory_ledger: closed (listed with all=true)")
+    date: str
+    sku: str | None = Field(description="the brand SKU when resolved, else the seller SKU as given")
+    msku: str | None = None
+    fnsku: str | None = None
+    order_id: str | None = None
+    location: str | None = None
+    marketplace: str | None = None
+    quantity: int | None = Field(None, description="units as the source gives them: the inventory ledger signs "
+                                 "them (+ in, - out); a settlement's quantity purchased is positive")
+    message: str
+    document: str | None = None
+    line: int | None = None
+    page: int | None = None

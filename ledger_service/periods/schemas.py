@@ -31,6 +31,12 @@ class CloseChecks(BaseModel):
     settlements_in_difference: list[str]
     exceptions: list[dict[str, Any]] = Field(description="open exception items dated by the period's end: listed "
                                                          "on the close event, they do not refuse it")
+    inventory_exceptions: list[dict[str, Any]] = Field(
+        [], description="inventory ledger rows dated by the period's end that posted nothing (open): listed, they "
+                        "do not refuse the close")
+    settlement_unit_exceptions: list[dict[str, Any]] = Field(
+        [], description="settlement sales dated by the period's end whose units could not be costed "
+                        "(unit_source = settlement; open): listed, they do not refuse the close")
 
 
 class CloseRequest(BaseModel):

@@ -30,6 +30,7 @@ from ledger_service.chart.service import get_subsidiary, utcnow
 from ledger_service.errors import Conflict, Invalid
 from ledger_service.eventlog.model import EventDraft, Source, canonical_json
 from ledger_service.exceptions.service import exceptions, inventory_exceptions
+from ledger_service.inventory.settlement_units import unit_exceptions
 from ledger_service.periods.model import bounds, parse_period, period_of
 from ledger_service.store.tables import balances, events, periods
 
@@ -102,6 +103,7 @@ def close_checks(conn: Connection, subsidiary: str, period: str) -> dict:
     open_items = [e for e in exceptions(conn, subsidiary) if e["date"] <= end.isoformat()]
     open_units = [e for e in inventory_exceptions(conn, subsidiary)
                   if e["status"] == "open" and e["date"] <= end.isoformat()]
+    open_sales = [e for e in unit_exceptions(conn, subsidiary) if e["date"] <= end.isoformat()]
     return {"problems": problems,
             "trial_balance": {"as_of": end.isoformat(), "functional_total": tb["functional_total"],
                               "totals": tb["totals"]},
@@ -109,7 +111,9 @@ def close_checks(conn: Connection, subsidiary: str, period: str) -> dict:
             "exceptions": [{"event_id": e["event_id"], "posting_id": e["posting_id"], "amazon_type": e["amazon_type"],
                             "amount": e["amount"], "currency": e["currency"], "date": e["date"]} for e in open_items],
             "inventory_exceptions": [{k: e[k] for k in ("event_id", "kind", "date", "location", "sku", "msku", "fnsku",
-                                                        "quantity", "message")} for e in open_units]}
+                                                        "quantity", "message")} for e in open_units],
+            "settlement_unit_exceptions": [{k: e[k] for k in ("event_id", "kind", "date", "order_id", "sku", "units",
+                                                              "marketplace", "message")} for e in open_sales]}
 
 
 def close_period(conn: Connection, subsidiary: str, period: str, *, actor: str | None = None,

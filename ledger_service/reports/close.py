@@ -54,6 +54,7 @@ from ledger_service.balances.queries import trial_balance
 from ledger_service.chart.service import get_subsidiary
 from ledger_service.catalog.audit import exception_items as catalog_exception_items
 from ledger_service.exceptions.service import exceptions, inventory_exceptions, late_refused
+from ledger_service.inventory.settlement_units import unit_exceptions
 from ledger_service.money import currency_exponent, is_currency
 from ledger_service.periods.model import bounds, parse_period
 from ledger_service.reports.gross_to_net import gross_to_net
@@ -306,6 +307,7 @@ def _touches(s: dict, start: date, end: date) -> bool:
 # -- exception queue
 
 INVENTORY_EXCEPTION_COLUMNS = ("kind", "date", "sku", "msku", "fnsku", "quantity", "where", "message")
+SALE_EXCEPTION_COLUMNS = ("kind", "date", "order_id", "sku", "units", "where", "message")
 
 def _exceptions(conn: Connection, subsidiary: str, end: date) -> Section:
     items = exceptions(conn, subsidiary)
@@ -339,7 +341,15 @@ def _exceptions(conn: Connection, subsidiary: str, end: date) -> Section:
                         "flagged row, no units to cost them): their units are not in the books until "
                         "`exceptions retry-inventory` posts them", INVENTORY_EXCEPTION_COLUMNS, units,
                         empty="no open inventory exception")
-    return Section("exceptions", "Exception queue", notes, (table, late_table, gap_table, units_table))
+    sales = tuple({"kind": e["kind"], "date": e["date"], "order_id": e["order_id"], "sku": e["sku"],
+                   "units": e["units"], "message": e["message"],
+                   "where": f"{e['source']['document']}:{e['source']['line'] or e['source']['page'] or ''}"}
+                  for e in unit_exceptions(conn, subsidiary))
+    sales_table = Table("settlement_unit_exceptions", "Settlement sales whose units could not be costed "
+                        "(unit_source = settlement): their money is posted, their COGS is not until `exceptions "
+                        "units --retry` posts it", SALE_EXCEPTION_COLUMNS, sales,
+                        empty="no open settlement sale without cost")
+    return Section("exceptions", "Exception queue", notes, (table, late_table, gap_table, units_table, sales_table))
 
 
 # -- FX revaluation

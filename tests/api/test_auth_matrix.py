@@ -169,6 +169,7 @@ ROUTES: dict[tuple[str, str], Spec] = {
                                                        **{"from": "2026-05-01", "to": "2026-05-31"})),
     ("GET", "/inventory/rollforward"): Spec(Role.viewer, _get("/inventory/rollforward", subsidiary="{sub}",
                                                               **{"from": "2026-05-01", "to": "2026-05-31"})),
+    ("GET", "/inventory/exceptions"): Spec(Role.viewer, _get("/inventory/exceptions", subsidiary="{sub}")),
 }
 
 SCOPES = {"all": None, "UK": ["UK"], "US": ["US"]}

@@ -300,3 +300,35 @@ def test_an_open_exception_the_inventory_ledger_takes_closes_without_posting(us)
     with write_transaction(us) as conn:
         assert retry_unit_exceptions(conn, "US")["retried"] == 0
     assert balance(us, "US", "Expenses:COGS") == "11.45" and count(us, "settlement_units") == 1
+
+
+def test_an_uncosted_sale_is_listed_at_the_close_and_over_the_api(us):
+    """111-2 (2 units, dated in May 2024, short by 1) is open: the May close checks list it, the close pack's
+    exception section carries it, and GET /inventory/exceptions gives it beside the inventory ledger's items; once
+    costed it is gone from all three (and shown as posted with all=true)."""
+    from ledger_service.periods.service import close_checks
+    from ledger_service.reports.close import close_pack
+    from tests.support.api import api_client
+
+    ingest_bytes(us, SETTLEMENT, "5001.txt", "US")
+    with us.connect() as conn:
+        checks = close_checks(conn, "US", "2024-05")
+        pack = close_pack(conn, "US", "2024-05")
+    assert [(x["order_id"], x["sku"], x["units"], x["kind"]) for x in checks["settlement_unit_exceptions"]] == [
+        ("111-2", "000123", 2, "short_of_units")]
+    [section] = [s for s in pack.sections if s.key == "exceptions"]
+    [table] = [t for t in section.tables if t.name == "settlement_unit_exceptions"]
+    assert [(r["order_id"], r["units"], r["where"]) for r in table.rows] == [("111-2", 2, "5001.txt:5")]
+    client = api_client(us, "viewer")
+    r = client.get("/inventory/exceptions", params={"subsidiary": "US"})
+    assert r.status_code == 200, r.text
+    assert [(x["source"], x["order_id"], x["quantity"], x["status"], x["line"]) for x in r.json()] == [
+        ("settlement", "111-2", 2, "open", 5)]
+    receive_po_2(us)
+    with write_transaction(us) as conn:
+        retry_unit_exceptions(conn, "US")
+    with us.connect() as conn:
+        assert close_checks(conn, "US", "2024-05")["settlement_unit_exceptions"] == []
+    assert client.get("/inventory/exceptions", params={"subsidiary": "US"}).json() == []
+    assert [x["status"] for x in client.get("/inventory/exceptions",
+                                            params={"subsidiary": "US", "all": "true"}).json()] == ["posted"]
