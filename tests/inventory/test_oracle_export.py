@@ -31,6 +31,7 @@ from decimal import Decimal as D
 import pytest
 from beancount import loader
 from beancount.core import data, realization
+from sqlalchemy import text as text_sql
 
 from ledger_service.catalog.service import import_catalog
 from ledger_service.errors import Invalid
@@ -184,6 +185,12 @@ def test_beancount_fifo_books_the_lots_the_database_holds(year):
             for r in cogs(conn, "US", first, last)["rows"]:
                 if D(r["cogs"]):
                     ours_cogs[(r["sku"], f"{first:%Y-%m}")] = D(r["cogs"])
+            # valuation = the inventory accounts at every month end: an independent sum of the postings
+            held = conn.execute(text_sql(
+                "SELECT COALESCE(SUM(p.functional_amount), 0) FROM postings p JOIN entries e ON e.id = p.entry_id "
+                "JOIN accounts a ON a.id = p.account_id WHERE p.subsidiary = 'US' AND e.state = 'posted' "
+                "AND a.name LIKE 'Assets:Inventory:%' AND e.effective_date <= :d"), {"d": last}).scalar()
+            assert D(valuation(conn, "US", last)["total"]) == D(int(held)) / 100
         lots = valuation(conn, "US", END)["lots"]
     assert 'option "booking_method" "FIFO"' in text and " {}\n" in text
 
