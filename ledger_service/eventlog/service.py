@@ -16,6 +16,18 @@ SUMMARY_COLUMNS = (events.c.id, events.c.subsidiary, events.c.seq, events.c.kind
                    events.c.source_document, events.c.source_sha256, events.c.source_line, events.c.source_page)
 
 
+KEY_CHUNK = 500  # keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+def known_keys(conn: Connection, subsidiary: str, keys: Collection[str]) -> set[str]:
+    """Those of `keys` that are idempotency keys of events of `subsidiary` already in the log."""
+    keys, out = sorted(set(keys)), set()
+    for i in range(0, len(keys), KEY_CHUNK):
+        out |= set(conn.execute(select(events.c.idempotency_key).where(
+            events.c.subsidiary == subsidiary, events.c.idempotency_key.in_(keys[i:i + KEY_CHUNK]))).scalars())
+    return out
+
+
 def event_subsidiary(conn: Connection, event_id: int) -> str:
     """The subsidiary of an event (404 when there is none): what a scope check asks first."""
     code = conn.execute(select(events.c.subsidiary).where(events.c.id == event_id)).scalar()

@@ -45,6 +45,7 @@ from ledger_service.catalog.service import components_on, resolve_sku
 from ledger_service.chart.service import get_subsidiary, subsidiary_config
 from ledger_service.errors import Invalid, LedgerError
 from ledger_service.eventlog.model import EventDraft, Source
+from ledger_service.eventlog.service import known_keys
 from ledger_service.inventory import facts as f
 from ledger_service.inventory.moves import Books
 from ledger_service.inventory.posting import post
@@ -158,7 +159,7 @@ def post_units(conn: Connection, subsidiary: str, items: Iterable[OrderItem], ac
     sub = get_subsidiary(conn, subsidiary)
     lock_chain_heads(conn, [subsidiary])  # the holdings read below stay the ones the entries post against
     items = sorted(items, key=lambda i: (i.day or date.min, i.order_id, i.msku))  # lots are taken in date order
-    known = _known(conn, subsidiary, [k for i in items for k in (sale_key(i.order_id, i.msku),
+    known = known_keys(conn, subsidiary, [k for i in items for k in (sale_key(i.order_id, i.msku),
                                                                  exception_key(i.order_id, i.msku))])
     fresh = [i for i in items if sale_key(i.order_id, i.msku) not in known]
     gaps, ready, cache = [], [], {}
@@ -260,14 +261,6 @@ def _taken(conn: Connection, subsidiary: str, order_ids: set[str]) -> set[tuple[
     return out
 
 
-def _known(conn: Connection, subsidiary: str, keys: list[str]) -> set[str]:
-    out: set[str] = set()
-    for i in range(0, len(keys), _CHUNK):
-        out |= set(conn.execute(select(events.c.idempotency_key).where(
-            events.c.subsidiary == subsidiary, events.c.idempotency_key.in_(keys[i:i + _CHUNK]))).scalars())
-    return out
-
-
 def _event(subsidiary: str, kind: str, item: OrderItem, extra: dict) -> EventDraft:
     """A sale's or an exception's event: keyed by the order item, its content the order item's identity only (the
     same item from another source is the same event), the principal row kept as its raw source."""
@@ -289,7 +282,7 @@ def unit_exceptions(conn: Connection, subsidiary: str, include_closed: bool = Fa
                         .where(events.c.subsidiary == subsidiary, events.c.kind == EXCEPTION_KIND)
                         .order_by(events.c.id)).all()
     notes = [json.loads(r.payload) for r in rows]
-    posted = _known(conn, subsidiary, [sale_key(n["order_id"], n["msku"]) for n in notes])
+    posted = known_keys(conn, subsidiary, [sale_key(n["order_id"], n["msku"]) for n in notes])
     taken = _taken(conn, subsidiary, {n["order_id"] for n in notes})
     fba, cache, out = _fba_locations(conn, subsidiary), {}, []
     for r, n in zip(rows, notes):
@@ -336,6 +329,6 @@ def counted_by_settlement(conn: Connection, subsidiary: str, movements: Iterable
         return set()
     if unit_source(conn, subsidiary) == SETTLEMENT:
         return {m.natural_key for m in shipments}
-    known = _known(conn, subsidiary, sorted({sale_key(m.reference_id, m.msku) for m in shipments
+    known = known_keys(conn, subsidiary, sorted({sale_key(m.reference_id, m.msku) for m in shipments
                                              if m.reference_id and m.msku}))
     return {m.natural_key for m in shipments if m.reference_id and m.msku and sale_key(m.reference_id, m.msku) in known}
