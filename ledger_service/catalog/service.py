@@ -9,7 +9,8 @@ with): importing the same file again changes nothing. The tables `items`, `item_
 `projection_problems` compares them with a fold of the log.
 
 Lookups never guess: an identifier on two SKUs that day is refused (Invalid), an unknown one is None, so an unknown
-SKU never silently takes another's lots.
+SKU never silently takes another's lots. `Resolver` gives the same answers from memory (one load per ingest, not a
+query per row) to an ingest of many rows.
 """
 
 from __future__ import annotations
@@ -274,3 +275,68 @@ def components_on(conn: Connection, subsidiary: str, bundle_sku: str, day: date)
         or_(c.valid_to.is_(None), c.valid_to >= day)))
     return {r.component_sku: r.quantity for r in rows}
 
+
+
+class Resolver:
+    """The catalog of one subsidiary (in one marketplace, or any) in memory: the answers of `resolve_sku`,
+    `identity_on(fnsku=)` and `components_on`, without a query per row, for an ingest of many rows.
+
+    Loaded once (`Resolver.load`, inside the ingest's transaction, under its chain-head lock: the catalog cannot
+    change meanwhile); the same rules as the queries above: the identities in force on the day (an FNSKU also
+    after its last day, when no identity is in force then), an identifier naming two SKUs refused with the same
+    Invalid, an MSKU without any identity resolving to the item of the same SKU. A bundle's components come in
+    component SKU order (the order of the primary key components_on reads SQLite's rows in)."""
+
+    def __init__(self, subsidiary: str, identities: list[Identity], skus: set[str], parts: list[Component]):
+        self.subsidiary, self.items = subsidiary, skus
+        self.by_msku: dict[str, list[Identity]] = {}
+        self.by_fnsku: dict[str, list[Identity]] = {}
+        for i in sorted(identities, key=lambda i: (i.marketplace, i.msku, i.valid_from)):
+            self.by_msku.setdefault(i.msku, []).append(i)
+            if i.fnsku:
+                self.by_fnsku.setdefault(i.fnsku, []).append(i)
+        self.parts: dict[str, list[Component]] = {}
+        for c in sorted(parts, key=lambda c: (c.bundle_sku, c.component_sku, c.valid_from)):
+            self.parts.setdefault(c.bundle_sku, []).append(c)
+
+    @classmethod
+    def load(cls, conn: Connection, subsidiary: str, marketplace: str | None) -> Resolver:
+        t, c = item_identities.c, bundle_components.c
+        query = select(item_identities).where(t.subsidiary == subsidiary)
+        if marketplace:
+            query = query.where(t.marketplace == check_marketplace(marketplace))
+        parts = [Component(r.bundle_sku, r.component_sku, r.quantity, _day(r.valid_from), _day(r.valid_to),
+                           r.event_id, r.source_line)
+                 for r in conn.execute(select(bundle_components).where(c.subsidiary == subsidiary))]
+        skus = set(conn.execute(select(items.c.sku).where(items.c.subsidiary == subsidiary)).scalars())
+        return cls(subsidiary, [_identity(r) for r in conn.execute(query)], skus, parts)
+
+    def sku(self, msku: str, day: date) -> str | None:
+        """resolve_sku: the brand SKU of a seller SKU on `day`, or None."""
+        found = self.identity(day, msku=msku)
+        if found is not None:
+            return found.sku
+        if msku in self.by_msku:  # an identity on other days: a gap, never the item of the same name
+            return None
+        return msku if msku in self.items else None
+
+    def identity(self, day: date, *, msku: str | None = None, fnsku: str | None = None) -> Identity | None:
+        """identity_on of an MSKU or an FNSKU."""
+        if (msku is None) == (fnsku is None):
+            raise Invalid("Resolver.identity takes exactly one of msku, fnsku")
+        name, value = ("msku", msku) if fnsku is None else ("fnsku", fnsku.strip().upper())
+        known = (self.by_msku if fnsku is None else self.by_fnsku).get(value, ())
+        found = [i for i in known if i.covers(day)]
+        if not found and name == "fnsku":
+            found = sorted(known, key=lambda i: (-i.valid_from.toordinal(), i.marketplace, i.msku))
+        if len({i.sku for i in found}) > 1:
+            on = "; ".join(f"SKU {i.sku} (MSKU {i.msku} on {i.marketplace}, from {i.valid_from})" for i in found)
+            raise Invalid(f"{name.upper()} {value} names {len({i.sku for i in found})} SKUs of {self.subsidiary} "
+                          f"on {day}: {on}; fix the catalog (`ledger-service catalog audit`) before its units can "
+                          "post")
+        return found[0] if found else None
+
+    def components(self, bundle_sku: str, day: date) -> dict[str, int]:
+        """components_on: what one unit of a bundle consumes on `day` (empty for a SKU that is no bundle)."""
+        return {c.component_sku: c.quantity for c in self.parts.get(bundle_sku, ())
+                if c.valid_from <= day and (c.valid_to is None or day <= c.valid_to)}

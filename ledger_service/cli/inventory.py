@@ -146,21 +146,21 @@ def ingest(file: Annotated[Path, typer.Argument(help="an FBA inventory ledger de
            location: Annotated[str, typer.Option(help="the FBA location the report's units are at, e.g. FBA-US")],
            code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Post an inventory ledger report's unit movements at cost: one event per row, the whole file or nothing;
-    rows the catalog cannot resolve (or Amazon flags) are listed as exceptions and post nothing."""
+    rows the catalog cannot resolve (or Amazon flags) are listed as exceptions and post nothing. The file is read
+    as a stream (memory flat in its size)."""
     import getpass
 
     from ledger_service.inventory.service import ingest_ledger
+    from ledger_service.sources.model import ParseError
     from ledger_service.store.engine import write_transaction
 
     code = subsidiary(code)
     try:
-        data = file.read_bytes()
+        with write_transaction(engine()) as conn:
+            result = ingest_ledger(conn, code, file, file.name, location, actor=f"cli:{getpass.getuser()}")
     except OSError as exc:
         fail(ValueError(f"{file}: cannot be read: {exc.strerror}"))
-    try:
-        with write_transaction(engine()) as conn:
-            result = ingest_ledger(conn, code, data, file.name, location, actor=f"cli:{getpass.getuser()}")
-    except LedgerError as exc:
+    except (ParseError, LedgerError) as exc:  # a bad row anywhere: nothing of the file is posted
         fail(exc)
     emit(result, fmt, rows=result["exceptions"], columns=EXCEPTION_COLUMNS,
          title=f"{file.name} into {location} of {code}: {result['rows']} row(s), {result['posted']} posted "

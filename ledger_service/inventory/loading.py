@@ -19,6 +19,11 @@ never pairs). Every map post() reads is rebuilt:
   the rows posted in, whatever their dates), found units taking the latest write-offs first (holdings.forget).
 - `pending[group]`: the adjustment legs waiting for their pair: the `inventory_movement` events marked
   `adjustment_leg: waiting` that no later event names in `pairs_with` (movement_events), in log order.
+
+An ingest in chunks (inventory.ledger_ingest) keeps its memory flat in the file's size with two more readers:
+`add_skus` adds the SKUs a chunk names first to the running state (holdings, lots, write-offs; lots already known
+keep their receipt), and `sold_of` reads `sold` for the orders a chunk's returns name only, its own earlier
+chunks' sales included (they are in the same transaction), instead of holding every order's slices.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, and_, or_, select
 
-from ledger_service.chart.service import get_subsidiary
+from ledger_service.chart.service import account_refs, commodity_kinds, get_subsidiary
 from ledger_service.errors import Invalid
 from ledger_service.inventory import facts as f
 from ledger_service.inventory.holdings import InventoryState, PMap, forget, remember
@@ -45,15 +50,18 @@ from ledger_service.store.tables import accounts, commodities, entries, events, 
 _CHUNK = 500
 
 
-def load_state(conn: Connection, subsidiary: str, skus, legs: tuple[f.Adjustment, ...] | None = None
-               ) -> InventoryState:
+def load_state(conn: Connection, subsidiary: str, skus, legs: tuple[f.Adjustment, ...] | None = None, *,
+               sold: bool = True, lots: PMap | None = None) -> InventoryState:
     """Everything post() reads of `skus`, from the log. `legs`: the waiting legs, when the caller read them
-    already (`waiting_legs`); only those of `skus` are kept."""
+    already (`waiting_legs`); only those of `skus` are kept. `sold=False` leaves `sold` empty (`sold_of` loads it
+    per order); `lots`: lots as received already known (of SKUs loaded before: `add_skus`), which stay as they
+    are (a lot moved to another SKU keeps its receipt) and are not returned again."""
     sub = get_subsidiary(conn, subsidiary)
     currency, exp = sub.functional_currency, currency_exponent(sub.functional_currency)
     held: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0), None])  # (sku, loc, state, lot) -> units, value
     first: dict[str, Lot] = {}
-    sold: dict[tuple[str, str], list[Slice]] = defaultdict(list)  # (order, sku) -> the slices its sale took
+    slices: dict[tuple[str, str], list[Slice]] = defaultdict(list)  # (order, sku) -> the slices its sale took
+    known = lots if lots is not None else {}  # lot id -> the lot as received
     losses: list[tuple[int, int, tuple[str, str], tuple[Slice, ...]]] = []  # (entry, +1 lost / -1 found, key, slices)
     skus = list(skus)
     for i in range(0, len(skus), _CHUNK):
@@ -83,11 +91,11 @@ def load_state(conn: Connection, subsidiary: str, skus, legs: tuple[f.Adjustment
             row = held[(sku, *where, lot_id)]
             row[0] += int(units)
             row[1] += from_minor(int(minor), exp)
-            if order_id:  # a sale's slice (out), or a return's (back: holdings.forget, the last slice first)
-                _sold(sold[(order_id, sku)], taken, int(units) < 0)
-            if lot_id not in first and units > 0:
+            if order_id and sold:  # a sale's slice (out), or a return's (back: holdings.forget, the last first)
+                _sold(slices[(order_id, sku)], taken, int(units) < 0)
+            if lot_id not in first and units > 0 and lot_id not in known:
                 first[lot_id] = Lot(lot_id, sku, where[0], day, Decimal(cost), int(units))
-            row[2] = row[2] or first.get(lot_id)
+            row[2] = row[2] or first.get(lot_id) or known.get(lot_id)
     wanted = set(skus)
     legs = waiting_legs(conn, subsidiary) if legs is None else legs
     pending = PMap()
@@ -96,7 +104,64 @@ def load_state(conn: Connection, subsidiary: str, skus, legs: tuple[f.Adjustment
         if leg.sku in wanted and group is not None:
             pending = pending.set(group, pending.get(group, ()) + (leg,))
     return _state(held, first, currency, sub.valuation_method)._replace(
-        sold=_pmap((k, tuple(v)) for k, v in sold.items() if v), written_off=_written_off(losses), pending=pending)
+        sold=_pmap((k, tuple(v)) for k, v in slices.items() if v), written_off=_written_off(losses), pending=pending)
+
+
+def add_skus(conn: Connection, subsidiary: str, state: InventoryState, skus,
+             legs: tuple[f.Adjustment, ...] = ()) -> InventoryState:
+    """`state` with what post() reads of `skus` (none of which it holds yet) from the log: their holdings, lots as
+    received and lost write-offs, and of `legs` those of `skus` waiting; not `sold` (`sold_of`). An ingest in
+    chunks loads a SKU when a row first names it: whatever it posted since is for SKUs it loaded, so the log is
+    right for the others."""
+    more = load_state(conn, subsidiary, skus, legs=legs, sold=False, lots=state.lots)
+    pending = state.pending
+    for group, waiting in more.pending.items():
+        pending = pending.set(group, pending.get(group, ()) + waiting)
+    return InventoryState(_merged(state.holdings, more.holdings), _merged(state.lots, more.lots), state.sold,
+                          _merged(state.written_off, more.written_off), pending)
+
+
+def sold_of(conn: Connection, subsidiary: str, orders, after_entry: int = 0) -> PMap:
+    """`sold` for the sales of `orders` only (of every SKU), folded as load_state folds it: the log's entries in
+    date and entry order, except those after entry `after_entry` (the running ingest's own, which its fold took
+    in the order it posted them), in entry order after all the others. Memory: the slices of those orders.
+
+    The postings are read by order id alone (index ix_postings_order) and the accounts, commodities and entries
+    they name looked up apart: a join lets PostgreSQL's planner, whose statistics lag behind a long ingest's
+    writes, start from the accounts or the commodities and scan the postings once for each."""
+    exp = currency_exponent(get_subsidiary(conn, subsidiary).functional_currency)
+    where = {ref[0]: parse_state_account(name) for name, ref in account_refs(conn, subsidiary).items()}
+    p, found = postings.c, []
+    orders = sorted(orders)
+    for i in range(0, len(orders), _CHUNK):
+        found += [r for r in conn.execute(
+            select(p.entry_id, p.id, p.account_id, p.commodity, p.quantity, p.cost_per_unit, p.functional_amount,
+                   p.dimensions, p.order_id)
+            .where(p.subsidiary == subsidiary, p.order_id.in_(orders[i:i + _CHUNK]))) if where.get(r.account_id)]
+    units = {code for code, (kind, _) in commodity_kinds(conn, sorted({r.commodity for r in found})).items()
+             if kind == "units"}
+    ids, days = sorted({r.entry_id for r in found}), {}
+    for i in range(0, len(ids), _CHUNK):
+        days.update(conn.execute(select(entries.c.id, entries.c.effective_date).where(
+            entries.c.id.in_(ids[i:i + _CHUNK]), entries.c.state == "posted")).all())
+    found = sorted((r for r in found if r.commodity in units and r.entry_id in days),
+                   key=lambda r: (r.entry_id > after_entry, None if r.entry_id > after_entry else days[r.entry_id],
+                                  r.entry_id, r.id))
+    slices: dict[tuple[str, str], list[Slice]] = defaultdict(list)
+    for r in found:
+        lot_id = json.loads(r.dimensions).get("lot") if r.dimensions else None
+        if lot_id is None:
+            continue
+        units = int(r.quantity)
+        taken = Slice(lot_id, abs(units), Decimal(r.cost_per_unit), abs(from_minor(int(r.functional_amount), exp)))
+        _sold(slices[(r.order_id, r.commodity)], taken, units < 0)
+    return _pmap((k, tuple(v)) for k, v in slices.items() if v)
+
+
+def _merged(into: PMap, more: PMap) -> PMap:
+    for key, value in more.items():
+        into = into.set(key, value)
+    return into
 
 
 def waiting_legs(conn: Connection, subsidiary: str) -> tuple[f.Adjustment, ...]:

@@ -127,6 +127,7 @@ postings = Table(
     Column("source_line", Integer),  # the source file's line the amount was read from (migration 0003)
     Index("ix_postings_entry", "entry_id"),
     Index("ix_postings_settlement", "subsidiary", "settlement_id"),
+    Index("ix_postings_order", "subsidiary", "order_id"),  # a sale's postings by order (migration 0012)
 )
 
 # Running aggregates, maintained in the transaction that writes the postings; rebuildable from them.
