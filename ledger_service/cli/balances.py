@@ -7,9 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from ledger_service.balances.queries import balances_view, trial_balance
-from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, parse_date, subsidiary
+from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, one_line_errors, parse_date, subsidiary
 from ledger_service.cli.output import Format, debit_credit, emit, totals
-from ledger_service.errors import LedgerError
 
 AsOfOpt = Annotated[Optional[str], typer.Option(help="YYYY-MM-DD, inclusive")]
 COLUMNS = ["account", "commodity", "debit", "credit", "pending", "functional_balance"]
@@ -20,11 +19,9 @@ def balances(code: SubsidiaryOpt = None, as_of: AsOfOpt = None,
              commodity: Optional[str] = None, fmt: FormatOpt = Format.table) -> None:
     """Balances per account and commodity as of a date."""
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = balances_view(conn, code, parse_date(as_of), account, commodity)
-    except LedgerError as exc:
-        fail(exc)
     table = debit_credit(rows)
     emit(rows, fmt, rows=table, title=_title("balances", code, as_of), columns=COLUMNS,
          totals=totals(table, COLUMNS, by="commodity"))
@@ -33,11 +30,9 @@ def balances(code: SubsidiaryOpt = None, as_of: AsOfOpt = None,
 def trial_balance_cmd(code: SubsidiaryOpt = None, as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
     """The trial balance: every account, debits and credits, and totals per commodity that must be equal."""
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             tb = trial_balance(conn, code, parse_date(as_of))
-    except LedgerError as exc:
-        fail(exc)
     if fmt == Format.json:
         emit(tb, fmt)
         return

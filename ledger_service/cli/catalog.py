@@ -15,9 +15,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, parse_date, subsidiary
+from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, one_line_errors, parse_date, subsidiary
 from ledger_service.cli.output import Format, console, emit
-from ledger_service.errors import LedgerError
 from ledger_service.store.engine import write_transaction
 
 catalog_app = typer.Typer(help="The catalog: items, their Amazon identities per marketplace, bundles, the audit.",
@@ -72,12 +71,10 @@ def catalog_import(
     code = subsidiary(code)
     path = file or amazon_report
     data = _read(path)
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = import_catalog(conn, code, data, path.name, marketplace=marketplace,
                                     valid_from=parse_date(valid_from), actor=_actor())
-    except LedgerError as exc:
-        fail(exc)
     if fmt != Format.table:
         emit(result, fmt, rows=[result], columns=IMPORT_COLUMNS)
     elif result["duplicate"]:
@@ -97,11 +94,9 @@ def catalog_list(code: SubsidiaryOpt = None,
     from ledger_service.catalog.service import list_catalog
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = list_catalog(conn, code, as_of=parse_date(as_of))
-    except LedgerError as exc:
-        fail(exc)
     table = []
     for item in rows:
         bundle = " + ".join(f"{c['quantity']} x {c['component_sku']}" for c in item["components"]
@@ -119,11 +114,9 @@ def catalog_audit_cmd(code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table)
     from ledger_service.catalog.audit import catalog_audit
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             gaps = catalog_audit(conn, code)
-    except LedgerError as exc:
-        fail(exc)
     table = [g | {"where": _where(g["first_seen"])} for g in gaps]
     blocking = sum(1 for g in gaps if g["severity"] == "blocking")
     emit(gaps, fmt, rows=table, columns=GAP_COLUMNS,
@@ -146,11 +139,9 @@ def locations_add(location: Annotated[str, typer.Argument(help="its code, e.g. F
     from ledger_service.locations.service import add_location
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = add_location(conn, code, location, kind, marketplace, currency, name, actor=_actor())
-    except LedgerError as exc:
-        fail(exc)
     _report_change(result, fmt)
 
 
@@ -167,11 +158,9 @@ def locations_import(file: Annotated[Path, typer.Argument(help="TOML with [[loca
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         fail(ValueError(f"{file.name}: not UTF-8 text: {exc.reason}"))
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = import_locations(conn, code, text, file.name, actor=_actor())
-    except LedgerError as exc:
-        fail(exc)
     _report_change(result, fmt)
 
 
@@ -193,11 +182,9 @@ def locations_list(code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) ->
     from ledger_service.locations.service import list_locations
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = list_locations(conn, code)
-    except LedgerError as exc:
-        fail(exc)
     table = [r | {"lanes": ", ".join(r["lanes"])} for r in rows]
     emit(rows, fmt, rows=table, title=f"locations of {code}",
          columns=["code", "kind", "marketplace", "currency", "name", "lanes"])
@@ -213,11 +200,9 @@ def lanes_set(lane: Annotated[str, typer.Argument(help="FBA, FBM, MCF, WHOLESALE
 
     code = subsidiary(code)
     codes = [c.strip() for value in locations for c in value.split(",") if c.strip()]
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = set_lane(conn, code, lane, codes, actor=_actor())
-    except LedgerError as exc:
-        fail(exc)
     _report_change(result, fmt)
 
 
@@ -227,10 +212,8 @@ def lanes_list(code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> Non
     from ledger_service.locations.service import list_lanes
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = list_lanes(conn, code)
-    except LedgerError as exc:
-        fail(exc)
     emit(rows, fmt, rows=[r | {"locations": ", ".join(r["locations"])} for r in rows], title=f"lanes of {code}",
          columns=["lane", "locations"])

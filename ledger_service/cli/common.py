@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Iterator, NoReturn, Optional
 
 import typer
 
@@ -39,6 +40,15 @@ def engine():
 def fail(exc: Exception) -> NoReturn:
     errors.print(f"[red]error:[/red] {exc.message if isinstance(exc, LedgerError) else exc}", highlight=False)
     raise typer.Exit(1)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """A LedgerError raised in the block ends the command with its message on one line (exit 1), not a traceback."""
+    try:
+        yield
+    except LedgerError as exc:
+        fail(exc)
 
 
 def parse_date(text: str | None) -> date | None:

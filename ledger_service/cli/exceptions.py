@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, subsidiary
+from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, one_line_errors, subsidiary
 from ledger_service.cli.output import Format, console, emit, totals
-from ledger_service.errors import LedgerError
 
 exceptions_app = typer.Typer(help="The exception queue: unmapped Amazon amounts in suspense.",
                              invoke_without_command=True)
@@ -25,11 +24,9 @@ def exceptions_list(ctx: typer.Context, code: SubsidiaryOpt = None,
     from ledger_service.exceptions.service import exceptions
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = exceptions(conn, code, include_closed=all_)
-    except LedgerError as exc:
-        fail(exc)
     table = [r | {"where": f"{r['source']['document']}:{r['source']['line'] or r['source']['page']}"} for r in rows]
     emit(rows, fmt, rows=table, title=f"exceptions of subsidiary {code}" + (" (with reclassed)" if all_ else ""),
          columns=COLUMNS, totals=totals(table, COLUMNS, by="currency", label=f"{len(rows)} amount(s)"))
@@ -41,10 +38,8 @@ def exceptions_reclass(code: SubsidiaryOpt = None) -> None:
     from ledger_service.exceptions.service import reclass
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         result = reclass(engine(), code)
-    except LedgerError as exc:
-        fail(exc)
     console.print(f"subsidiary {code}: reclassed {result['reclassed']} exception(s); "
                   f"{result['still_open']} still unmapped")
 
@@ -57,11 +52,9 @@ def exceptions_late(code: SubsidiaryOpt = None,
     from ledger_service.exceptions.service import late_refused
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = late_refused(conn, code, include_posted=all_)
-    except LedgerError as exc:
-        fail(exc)
     table = [{k: v for k, v in r.items() if k != "drafts"}
              | {"where": f"{r['source']['document']}:{r['source']['line'] or r['source']['page'] or ''}"}
              for r in rows]
@@ -76,10 +69,8 @@ def exceptions_post_late(code: SubsidiaryOpt = None) -> None:
     from ledger_service.exceptions.service import post_late
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         result = post_late(engine(), code)
-    except LedgerError as exc:
-        fail(exc)
     console.print(f"subsidiary {code}: {result['posted']} late event(s) posted, {result['entries']} entries")
 
 
@@ -90,11 +81,9 @@ def exceptions_catalog(code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table
     from ledger_service.catalog.audit import exception_items
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = exception_items(conn, code)
-    except LedgerError as exc:
-        fail(exc)
     table = [{"kind": r["kind"], "date": r["date"], "detail": r["detail"],
               "where": f"{r['source']['document'] or 'event ' + str(r['event_id'])}:{r['source']['line'] or ''}"}
              for r in rows]
@@ -114,15 +103,13 @@ def exceptions_units(code: SubsidiaryOpt = None,
     from ledger_service.store.engine import write_transaction
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         done = None
         if retry:
             with write_transaction(engine()) as conn:
                 done = retry_unit_exceptions(conn, code)
         with engine().connect() as conn:
             rows = [{k: v for k, v in r.items() if k != "item"} for r in unit_exceptions(conn, code, all_)]
-    except LedgerError as exc:
-        fail(exc)
     if fmt == Format.json:
         emit({"retry": done, "exceptions": rows} if retry else rows, fmt)
         return
@@ -147,11 +134,9 @@ def exceptions_inventory(code: SubsidiaryOpt = None,
     from ledger_service.exceptions.service import inventory_exceptions
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = inventory_exceptions(conn, code, include_resolved=all_)
-    except LedgerError as exc:
-        fail(exc)
     table = [r | {"where": f"{r['source']['document']}:{r['source']['line'] or ''}"} for r in rows]
     emit(rows, fmt, rows=table, columns=INVENTORY_COLUMNS,
          title=f"inventory exceptions of subsidiary {code}" + (" (with resolved)" if all_ else ""))
@@ -166,10 +151,8 @@ def exceptions_retry_inventory(code: SubsidiaryOpt = None, fmt: FormatOpt = Form
     from ledger_service.exceptions.service import retry_inventory
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         result = retry_inventory(engine(), code, actor=f"cli:{getpass.getuser()}")
-    except LedgerError as exc:
-        fail(exc)
     if fmt == Format.json:
         emit(result, fmt)
         return

@@ -8,9 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger_service.cli.common import SubsidiaryOpt, engine, fail, parse_date, subsidiary
+from ledger_service.cli.common import SubsidiaryOpt, engine, one_line_errors, parse_date, subsidiary
 from ledger_service.cli.output import console
-from ledger_service.errors import LedgerError
 from ledger_service.export.service import beancount_text
 from ledger_service.store.engine import write_transaction
 
@@ -35,11 +34,9 @@ def beancount(code: SubsidiaryOpt = None,
     pending, as beancount counts both). `bean-check FILE` verifies it; with `--booking fifo` it also checks that
     beancount's FIFO relieves the same lots as the ledger (a transaction it books otherwise does not balance)."""
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             text = beancount_text(conn, code, parse_date(to), booking.value)
-    except LedgerError as exc:
-        fail(exc)
     out.write_text(text, encoding="utf-8")
     lines = text.splitlines()
     transactions = sum(1 for line in lines if line[:1].isdigit() and line[10:13] in (" * ", " ! "))
@@ -78,11 +75,9 @@ def netsuite(code: SubsidiaryOpt = None,
     from ledger_service.export.netsuite.service import export
 
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = export(conn, code, period, fmt.value, summary.value if summary else None, mapping)
-    except LedgerError as exc:
-        fail(exc)
     out.mkdir(parents=True, exist_ok=True)
     path = out / result.name
     path.write_bytes(result.data)

@@ -16,7 +16,7 @@ import typer
 
 from ledger_service.balances import checkpoint as checkpoints
 from ledger_service.balances import integrity
-from ledger_service.cli.common import FormatOpt, engine, fail
+from ledger_service.cli.common import FormatOpt, engine, fail, one_line_errors
 from ledger_service.cli.output import Format, console, emit, errors, write_csv
 from ledger_service.errors import LedgerError
 from ledger_service.store.engine import write_transaction
@@ -73,11 +73,9 @@ def verify(checkpoint: Annotated[Optional[Path], typer.Option(
 def rebuild() -> None:
     """Recompute every projection (daily and month-end balances, chain heads, periods, catalog, locations and
     lanes) from the log; refused over a broken log."""
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = integrity.rebuild(conn)
-    except LedgerError as exc:
-        fail(exc)
     console.print(f"rebuilt from the log: {result['balance_rows']} daily balance rows, "
                   f"{result['month_balance_rows']} month-end rows, {result['periods']} closed or reopened periods, "
                   f"{result['catalogs']} catalogs, {result['location_changes']} location changes")

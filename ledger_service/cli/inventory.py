@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, parse_date, subsidiary
+from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, one_line_errors, parse_date, subsidiary
 from ledger_service.cli.output import Format, emit
 from ledger_service.errors import LedgerError
 from ledger_service.inventory import views
@@ -37,19 +37,15 @@ ROLL_COLUMNS = ["period", "opening_units", "opening_value", "receipts_units", "r
 
 
 def _read(view, *args):
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             return view(conn, *args)
-    except LedgerError as exc:
-        fail(exc)
 
 
 def _range(start: str, end: str):
     first, last = parse_date(start), parse_date(end)
-    try:
+    with one_line_errors():
         views.check_range(first, last)
-    except LedgerError as exc:
-        fail(exc)
     return first, last
 
 
@@ -126,11 +122,9 @@ def receive(file: Annotated[Path, typer.Argument(help="a purchase receipt CSV: p
         data = file.read_bytes()
     except OSError as exc:
         fail(ValueError(f"{file}: cannot be read: {exc.strerror}"))
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = receive_file(conn, code, data, file.name, location, allocate, actor=f"cli:{getpass.getuser()}")
-    except LedgerError as exc:
-        fail(exc)
     emit(result, fmt, rows=result["lots"], columns=RECEIPT_COLUMNS,
          title=f"{file.name} into {location} of {code}: {result['posted']} PO(s) received, "
                f"{result['duplicates']} already received",
@@ -227,8 +221,6 @@ def _write(service, code: str, *args):
 
     from ledger_service.store.engine import write_transaction
 
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             return service(conn, code, *args, actor=f"cli:{getpass.getuser()}")
-    except LedgerError as exc:
-        fail(exc)

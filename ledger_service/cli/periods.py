@@ -13,9 +13,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, subsidiary
+from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, one_line_errors, subsidiary
 from ledger_service.cli.output import Format, console, emit, errors
-from ledger_service.errors import LedgerError
 from ledger_service.periods import service
 from ledger_service.store.engine import write_transaction
 
@@ -32,11 +31,9 @@ def close(period: PeriodOpt, code: SubsidiaryOpt = None,
           reason: ReasonOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Close a month: check it, revalue foreign balances at its last day's rate, lock it."""
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = service.close_period(conn, code, period, actor=_actor(), reason=reason, force=force)
-    except LedgerError as exc:
-        fail(exc)
     if fmt != Format.table:
         emit(result, fmt, rows=[_summary(result)])
         return
@@ -61,11 +58,9 @@ def reopen(period: PeriodOpt, code: SubsidiaryOpt = None, reason: ReasonOpt = No
            fmt: FormatOpt = Format.table) -> None:
     """Reopen a closed month (a reason is required): entries may post into it again."""
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             result = service.reopen_period(conn, code, period, reason=reason, actor=_actor())
-    except LedgerError as exc:
-        fail(exc)
     if fmt != Format.table:
         emit(result, fmt)
         return
@@ -75,11 +70,9 @@ def reopen(period: PeriodOpt, code: SubsidiaryOpt = None, reason: ReasonOpt = No
 def periods(code: SubsidiaryOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Every month of the subsidiary with its status, and who closed or reopened it, when and why."""
     code = subsidiary(code)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             rows = service.list_periods(conn, code)
-    except LedgerError as exc:
-        fail(exc)
     emit(rows, fmt, title=f"periods of subsidiary {code}",
          columns=["period", "status", "changed_at", "by", "reason", "forced", "event_id"])
 

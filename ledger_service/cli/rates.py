@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 
-from ledger_service.cli.common import FormatOpt, engine, fail, parse_date
+from ledger_service.cli.common import FormatOpt, engine, one_line_errors, parse_date
 from ledger_service.cli.output import Format, console, emit, write_csv
-from ledger_service.errors import LedgerError
 from ledger_service.rates import service
 
 rates_app = typer.Typer(help="Exchange rates: import them, show the rate in force on a day.", no_args_is_help=True)
@@ -24,10 +23,8 @@ def import_(file: Annotated[Path, typer.Argument(help="a `date,from,to,rate` CSV
                                                  exists=True, dir_okay=False)],
             fmt: FormatOpt = Format.table) -> None:
     """Import the rates of a file: all of them, or none when a row is bad or contradicts a stored rate."""
-    try:
+    with one_line_errors():
         result = service.import_file(engine(), file)
-    except LedgerError as exc:
-        fail(exc)
     if fmt == Format.json:
         emit(result, fmt)
     elif fmt == Format.csv:
@@ -43,11 +40,9 @@ def show(from_currency: Annotated[str, typer.Option("--from", help="e.g. USD")],
          day: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")], fmt: FormatOpt = Format.table) -> None:
     """The rate for 1 FROM in TO on a date, and how it was found (that day's, an earlier one, inverse, cross)."""
     when = parse_date(day)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             found = service.rate_on(conn, from_currency.upper(), to_currency.upper(), when)
-    except LedgerError as exc:
-        fail(exc)
     if fmt == Format.json:
         emit(found.as_dict(), fmt)
     elif fmt == Format.csv:  # the rate as a decimal string; the dates and sources it came from, `;`-separated

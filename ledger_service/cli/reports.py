@@ -9,10 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, parse_date
+from ledger_service.cli.common import FormatOpt, SubsidiaryOpt, engine, fail, one_line_errors, parse_date
 from ledger_service.cli.common import subsidiary as resolve_subsidiary
 from ledger_service.cli.output import Format, console, emit, errors, totals, write_csv
-from ledger_service.errors import LedgerError
 from ledger_service.reports.render import PackFormat
 
 reconcile_app = typer.Typer(help="Reconciliations.", no_args_is_help=True)
@@ -32,14 +31,12 @@ def reconcile_settlements(code: SubsidiaryOpt = None,
 
     subsidiary = resolve_subsidiary(code)
 
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             if settlement_id is None:
                 data = settlements(conn, subsidiary)
             else:
                 data = settlement(conn, subsidiary, settlement_id)
-    except LedgerError as exc:
-        fail(exc)
     if fmt == Format.json:
         emit(data, fmt)
     elif fmt == Format.csv and settlement_id is not None:
@@ -95,11 +92,9 @@ def report_gross_to_net(code: SubsidiaryOpt = None,
 
     subsidiary = resolve_subsidiary(code)
 
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             data = gross_to_net(conn, subsidiary, parse_date(start), parse_date(end), settlement_id, marketplace)
-    except LedgerError as exc:
-        fail(exc)
     if fmt == Format.json:
         emit(data, fmt)
         return
@@ -158,12 +153,10 @@ def report_close(code: SubsidiaryOpt = None,
         errors.print("[red]error:[/red] --out FILE is required for --format xlsx (a workbook is not text)",
                      highlight=False)
         raise typer.Exit(2)
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             pack = close_pack(conn, subsidiary, period)
         data = render(pack, fmt)
-    except LedgerError as exc:
-        fail(exc)
     if out is None:
         sys.stdout.write(data.decode("utf-8"))
         sys.stdout.flush()

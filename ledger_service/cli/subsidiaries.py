@@ -16,9 +16,9 @@ import typer
 from ledger_service.chart import service as chart
 from ledger_service.chart.config import SubsidiaryConfig, read_toml, with_settings
 from ledger_service.chart.model import Subsidiary
-from ledger_service.cli.common import FormatOpt, engine, fail
+from ledger_service.cli.common import FormatOpt, engine, fail, one_line_errors
 from ledger_service.cli.output import Format, console, emit
-from ledger_service.errors import Invalid, LedgerError
+from ledger_service.errors import Invalid
 from ledger_service.mapping.loader import MappingError
 from ledger_service.settings import Settings
 from ledger_service.store.engine import write_transaction
@@ -72,12 +72,10 @@ def add(code: str, currency: Annotated[str, typer.Option("--currency")], tax_pro
     config = with_settings(SubsidiaryConfig(code, tax_profile=tax_profile), marketplace_profiles=_pairs(
         marketplace_profile), fee_tax=fee_tax, charge_account=charge_account, promotions=promotions,
         late_entries=late_entries, netsuite_summary=netsuite_summary, unit_source=unit_source)
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             sub = chart.create_subsidiary(conn, Subsidiary(code, name or code, currency.upper(), valuation), config,
                                           settings.accounts_dir, _author())
-    except LedgerError as exc:
-        fail(exc)
     console.print(f"subsidiary {sub.code} added ({sub.functional_currency}, {sub.valuation_method}, tax profile "
                   f"{config.tax_profile}); `ledger-service subsidiaries show {sub.code}` prints its configuration")
 
@@ -92,7 +90,7 @@ def set_(code: str, tax_profile: ProfileOpt = None, marketplace_profile: Marketp
                   "subsidiary's overrides")] = None) -> None:
     """Change a subsidiary's configuration: a new configuration event; what was posted stays as it was."""
     settings = Settings.from_env()
-    try:
+    with one_line_errors():
         with write_transaction(engine()) as conn:
             current = chart.subsidiary_config(conn, code, settings.accounts_dir)
             config = with_settings(current, tax_profile=tax_profile, fee_tax=fee_tax, charge_account=charge_account,
@@ -102,8 +100,6 @@ def set_(code: str, tax_profile: ProfileOpt = None, marketplace_profile: Marketp
                                    mapping=_read_overrides(overrides) if overrides else None,
                                    origin=str(overrides) if overrides else f"subsidiary {code} (new configuration)")
             event_id = chart.record_config(conn, config, settings.accounts_dir, _author())
-    except LedgerError as exc:
-        fail(exc)
     console.print(f"subsidiary {code}: " + (f"configuration recorded (event {event_id})" if event_id
                                              else "nothing changed"))
 
@@ -119,12 +115,10 @@ def _read_overrides(path: Path) -> tuple[dict, ...]:
 def show(code: str, fmt: FormatOpt = Format.table) -> None:
     """A subsidiary and the configuration in force, with where it was recorded."""
     settings = Settings.from_env()
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             sub = chart.get_subsidiary(conn, code)
             config = chart.subsidiary_config(conn, code, settings.accounts_dir)
-    except LedgerError as exc:
-        fail(exc)
     data = sub.__dict__ | config.as_dict() | {"origin": config.origin}
     if fmt == Format.json:
         emit(data, fmt)

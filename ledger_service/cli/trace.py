@@ -7,9 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ledger_service.cli.common import FormatOpt, engine, fail
+from ledger_service.cli.common import FormatOpt, engine, one_line_errors
 from ledger_service.cli.output import Format, console, emit, write_csv
-from ledger_service.errors import LedgerError
 from ledger_service.trace.service import trace_netsuite
 
 LINE_COLUMNS = ["number", "account", "debit", "credit", "memo", "department", "class", "location", "name",
@@ -26,11 +25,9 @@ def trace(external_id: Annotated[str, typer.Argument(help="an external id of the
           fmt: FormatOpt = Format.table) -> None:
     """Trace an exported NetSuite journal: without --line, its lines; with it, the line's postings (which sum to
     it to the cent), their entries and events, and the raw source rows (document, sha256, line or page, raw)."""
-    try:
+    with one_line_errors():
         with engine().connect() as conn:
             found = trace_netsuite(conn, external_id, line)
-    except LedgerError as exc:
-        fail(exc)
     if fmt == Format.json:
         emit(found, fmt)
         return
