@@ -14,27 +14,24 @@ Then FBA-US Available 21 (42.00), Unfulfillable 2 (4.00), WH-NJ 6 (12.00): 58.00
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
-from ledger_service.catalog.service import import_catalog
 from ledger_service.errors import Invalid
-from ledger_service.eventlog.model import EventDraft, Source
 from ledger_service.inventory import facts as f
 from ledger_service.inventory.holdings import InventoryState
 from ledger_service.inventory.moves import Books
-from ledger_service.inventory.posting import post, post_all
-from ledger_service.inventory.service import ingest_ledger, load_state, receive_file
+from ledger_service.inventory.posting import post_all
+from ledger_service.inventory.service import ingest_ledger, load_state
 from ledger_service.inventory.valuation import value_of
 from ledger_service.inventory.views import positions, valuation
-from ledger_service.journal.writer import post_batch
-from ledger_service.locations.service import add_location, set_lane
 from ledger_service.sources.amazon.inventory_ledger import parse_inventory_ledger
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import events
+from tests.support.inventory import ship_to_fba, warehouse_and_fba
 
 HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\tReason\t"
         "Country\n")
@@ -58,17 +55,8 @@ INBOUND = [f.InboundShipment("FBA15ABC123", "MUG", 24, "WH-NJ", "FBA-US", date(2
 @pytest.fixture
 def story(engine):
     with write_transaction(engine) as conn:
-        add_location(conn, "US", "WH-NJ", "warehouse")
-        add_location(conn, "US", "FBA-US", "fba", marketplace="amazon.com")
-        set_lane(conn, "US", "FBA", ["FBA-US"])
-        import_catalog(conn, "US", CATALOG.encode(), "catalog.csv")
-        receive_file(conn, "US", PO.encode(), "po.csv", "WH-NJ")
-        state = load_state(conn, "US", ["MUG"])
-        for n, fact in enumerate(INBOUND):
-            done = post(fact, state, Books("US", "USD"))
-            state = done.state
-            post_batch(conn, [(EventDraft("US", "test_inbound", datetime(2024, 4, 22), f"inbound-{n}", fact.stage,
-                                          Source(system="test")), list(done.entries))])
+        warehouse_and_fba(conn, CATALOG, PO)
+        ship_to_fba(conn, "FBA15ABC123", "MUG", 24, date(2024, 4, 22))  # INBOUND
     return engine
 
 

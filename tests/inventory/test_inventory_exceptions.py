@@ -17,26 +17,22 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from ledger_service.catalog.service import import_catalog
 from ledger_service.errors import NotFound
-from ledger_service.eventlog.model import EventDraft, Source
 from ledger_service.exceptions.service import inventory_exceptions, retry_inventory
 from ledger_service.inventory import facts as f
-from ledger_service.inventory.moves import Books
-from ledger_service.inventory.posting import post
-from ledger_service.inventory.service import ingest_ledger, load_state, receive_file
+from ledger_service.inventory.service import ingest_ledger
 from ledger_service.inventory.views import positions
-from ledger_service.journal.writer import post_batch
-from ledger_service.locations.service import add_location, set_lane
 from ledger_service.periods.service import close_checks
 from ledger_service.reports.close import close_pack
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import entries, events
+from tests.support.inventory import ship_to_fba, warehouse_and_fba
 
 HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\tReason\t"
         "Country\n")
@@ -62,17 +58,8 @@ OPEN = [(3, "unknown-sku", "open"), (4, "unknown-reason", "open"), (5, "return-w
 @pytest.fixture
 def story(engine):
     with write_transaction(engine) as conn:
-        add_location(conn, "US", "WH-NJ", "warehouse")
-        add_location(conn, "US", "FBA-US", "fba", marketplace="amazon.com")
-        set_lane(conn, "US", "FBA", ["FBA-US"])
-        import_catalog(conn, "US", CATALOG.encode(), "catalog.csv")
-        receive_file(conn, "US", PO.encode(), "po.csv", "WH-NJ")
-        state = load_state(conn, "US", ["MUG"])
-        for n, fact in enumerate(INBOUND):
-            done = post(fact, state, Books("US", "USD"))
-            state = done.state
-            post_batch(conn, [(EventDraft("US", "test_inbound", datetime(2024, 4, 22), f"inbound-{n}", fact.stage,
-                                          Source(system="test")), list(done.entries))])
+        warehouse_and_fba(conn, CATALOG, PO)
+        ship_to_fba(conn, "FBA15ABC123", "MUG", 24, date(2024, 4, 22))  # INBOUND
     return engine
 
 

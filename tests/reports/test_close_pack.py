@@ -429,30 +429,16 @@ def inventory_books(engine) -> None:
     October 31: WH-NJ MUG 6 of PO-1:1 (12.00) + 10 of PO-2:1 (25.00) = 16 units, 37.00 (2.3125 a unit);
     WH-NJ CAP 20 (25.00); FBA-US MUG Available 24 - 3 + 1 - 2 - 1 = 19 (38.00), Unfulfillable 1 (2.00):
     56 units, 102.00 = 60.00 + 50.00 - 4.00 - 4.00; units 30 + 30 - 2 - 2 = 56."""
-    from ledger_service.catalog.service import import_catalog
-    from ledger_service.inventory import facts as f
-    from ledger_service.inventory.moves import Books
-    from ledger_service.inventory.posting import post as post_fact
-    from ledger_service.inventory.service import ingest_ledger, load_state, receive_file
-    from ledger_service.locations.service import add_location, set_lane
+    from ledger_service.inventory.service import ingest_ledger
+    from tests.support.inventory import ship_to_fba, warehouse_and_fba
 
     catalog = ("sku,title,marketplace,msku,asin,fnsku,parent_asin,valid_from\n"
                "MUG,Ceramic mug,amazon.com,000123,B00012ABCD,X0012ABCD1,,\nCAP,Cap,,,,,,\n")
     po = ("po,supplier,sku,units,unit_cost,currency,date\nPO-1,Acme,MUG,30,2.00,USD,2026-09-10\n"
           "PO-2,Acme,MUG,10,2.50,USD,2026-10-03\nPO-2,Acme,CAP,20,1.25,USD,2026-10-03\n")
     with write_transaction(engine) as conn:
-        add_location(conn, "US", "WH-NJ", "warehouse")
-        add_location(conn, "US", "FBA-US", "fba", marketplace="amazon.com")
-        set_lane(conn, "US", "FBA", ["FBA-US"])
-        import_catalog(conn, "US", catalog.encode(), "catalog.csv")
-        receive_file(conn, "US", po.encode(), "po.csv", "WH-NJ")
-        state = load_state(conn, "US", ["MUG"])
-        for stage in ("working", "shipped"):
-            fact = f.InboundShipment("FBA15OCT", "MUG", 24, "WH-NJ", "FBA-US", date(2026, 10, 5), stage)
-            done = post_fact(fact, state, Books("US", "USD"))
-            state = done.state
-            post_batch(conn, [(EventDraft("US", "test_inbound", datetime(2026, 10, 5), f"inbound-{stage}", stage,
-                                          Source(system="test")), list(done.entries))])
+        warehouse_and_fba(conn, catalog, po)
+        ship_to_fba(conn, "FBA15OCT", "MUG", 24, date(2026, 10, 5))
         result = ingest_ledger(conn, "US", (LEDGER_HEAD + "\n".join(OCTOBER_ROWS) + "\n").encode(), "ledger.tsv",
                                "FBA-US")
         assert (result["posted"], result["exceptions"]) == (6, [])
