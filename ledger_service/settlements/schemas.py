@@ -128,6 +128,33 @@ class GrossToNet(BaseModel):
     notes: list[str]
 
 
+class UnitGap(BaseModel):
+    """A settlement sale whose units could not be costed: its money posted, its units wait in the exception queue."""
+
+    order_id: str
+    sku: str = Field(description="the seller SKU as the settlement gives it")
+    units: int
+    kind: str = Field(examples=["short_of_units"])
+    message: str
+
+
+class SettlementUnits(BaseModel):
+    """What the settlement's order rows posted as unit sales (subsidiary setting unit_source = settlement)."""
+
+    unit_source: str = Field(examples=["settlement"])
+    order_items: int = Field(description="FBA order items with a quantity in the document")
+    posted: int = Field(description="sales newly posted at cost (COGS)")
+    duplicates: int = Field(description="order items already posted (nothing changed for them)")
+    counted_by_inventory_ledger: int = Field(description="order items whose shipment the inventory ledger already "
+                                             "posted: counted once, never twice")
+    units: int = Field(description="units of the sales newly posted")
+    cogs: Amount = Field(description="their cost of goods sold, in the functional currency")
+    exceptions: list[UnitGap]
+    without_units: int = Field(0, description="order rows without an order id, a SKU or a quantity")
+    merchant_fulfilled: int = Field(0, description="order rows fulfilled by the merchant: not FBA units")
+    listed_twice: int = Field(0, description="order items the document lists twice (counted once)")
+
+
 class IngestReport(BaseModel):
     document: str
     format: str = Field(examples=["settlement-v2"])
@@ -140,3 +167,5 @@ class IngestReport(BaseModel):
     voided: int = Field(description="entries reversed because final or flat-file data superseded them")
     settlements: list[str]
     warnings: list[str]
+    units: SettlementUnits | None = Field(None, description="present when the subsidiary's unit source is the "
+                                          "settlement: the units its order rows posted")

@@ -148,6 +148,19 @@ def test_two_orders_over_two_lots_cost_to_the_cent_and_again_changes_nothing(us,
     assert balance(us, "US", "Expenses:COGS") == "11.45" and count(us, "settlement_units") == 2
 
 
+def test_the_ingest_answer_over_the_api_says_what_the_order_rows_posted(us):
+    from tests.support.api import api_client
+
+    receive_po_2(us)
+    r = api_client(us, "poster").post("/ingest", data={"subsidiary": "US"},
+                                      files={"file": ("5001.txt", SETTLEMENT, "text/plain")})
+    assert r.status_code == 201, r.text
+    units = r.json()["units"]
+    assert (units["unit_source"], units["posted"], units["units"], units["cogs"], units["exceptions"]) == (
+        "settlement", 2, 5, "11.45", [])  # 6.30 + 5.15, as through ingest_bytes above
+    assert balance(us, "US", "Expenses:COGS") == "11.45"
+
+
 def test_the_same_order_item_in_a_finances_page_then_the_flat_file_counts_once(us):
     receive_po_2(us)
     page = ingest_bytes(us, finances_page(), "page.json", "US", group_id="5001", group_final=False)
