@@ -12,10 +12,13 @@ FIFO (`--part fifo`), a US subsidiary on FIFO with location FBA-US, on a fresh d
   lots: --lots lots (--per-sku receipts of each SKU, POs of 10 lines) posted by post_purchase and post_batch,
         --batch POs per transaction; then a copy of that database for (c) (PostgreSQL: CREATE DATABASE .. TEMPLATE;
         SQLite: the file copied);
-  (a) consumption only: load_state of every SKU, then post() of each of --sales sales (slices, costs, the entry
-      drafts) folded over the state: no writes. Sales/s over load + fold; the generation of the sales is timed apart;
-  (a2) (a) again under the collector policy the settlement ingest runs under (ingest.collector.fewer_collections):
-      at a million sales the cyclic collector's passes over the growing state are a large part of (a);
+  (a) consumption only, as inventory.ledger_ingest runs it: load_state of every SKU, then post() of each of
+      --sales sales (slices, costs, the entry drafts) folded over the state, no writes: in chunks of the ingest's
+      CHUNK sales under its collector policy (ingest.collector.fewer_collections, a young collection every
+      COLLECT_EVERY chunks), what each sale took (state.sold) dropped after each chunk, as the ingest drops it once
+      the chunk's postings hold it. Sales/s over load + fold; the generation of the sales is timed apart;
+  (a1) one fold over every sale, every sale's slices kept in state.sold, under the default collector: the measure
+      of earlier runs, which no product path runs (the cyclic collector walks the growing state);
   (b) end to end: load_state again, then per --batch sales the fold and post_batch of their events and entries in
       one write transaction (the state carried in memory between transactions: one writer);
   (c) naive, on the copy: per sale one SQL query for the SKU's lots with units left (the sum of the units postings
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import hashlib
 import io
 import json
@@ -48,7 +52,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, time as clock, timezone
 from decimal import Decimal
 from itertools import islice
@@ -68,7 +72,10 @@ from bench_inventory_naive import books_of, cogs, naive, sale_event, sql_cogs, s
 from bench_journal import OUT, PG_ADMIN_URL, fresh_database, log, prepare, server_version  # noqa: E402
 from ledger_service.eventlog.model import EventDraft, Source  # noqa: E402
 from ledger_service.ingest.collector import fewer_collections  # noqa: E402
-from ledger_service.inventory.holdings import InventoryState  # noqa: E402
+from ledger_service.inventory.holdings import InventoryState, PMap  # noqa: E402
+from ledger_service.inventory.ledger_ingest import (  # noqa: E402
+    CHUNK as INGEST_CHUNK, COLLECT_EVERY, COLLECT_GENERATION,
+)
 from ledger_service.inventory.moves import Books  # noqa: E402
 from ledger_service.inventory.posting import post  # noqa: E402
 from ledger_service.inventory.service import load_state  # noqa: E402
@@ -162,11 +169,12 @@ def skus_of(args) -> list[str]:
     return [gen.sku(n) for n in range(gen.shape(args.lots, args.per_sku)[0])]
 
 
-def consume_only(engine, args, profile_to: Path | None, collector: bool = False) -> dict:
-    """(a); with `collector`, under the settlement ingest's collector policy (ingest.collector)."""
-    if collector:
-        with fewer_collections():
-            return consume_only(engine, args, profile_to)
+def consume_only(engine, args, profile_to: Path | None, as_ingest: bool = True) -> dict:
+    """(a) with `as_ingest`: the fold run the way inventory.ledger_ingest runs it: in chunks of its CHUNK sales,
+    under its collector policy (ingest.collector.fewer_collections, a young collection every COLLECT_EVERY chunks),
+    and what each sale took (`state.sold`) dropped after each chunk, as the ingest drops it once the chunk's
+    postings hold it. Without `as_ingest`, (a1): one fold over every sale, keeping every sale's slices in memory,
+    under the default collector (the measure of earlier runs)."""
     profiler = cProfile.Profile() if profile_to else None
     t0 = time.perf_counter()
     if profiler:
@@ -178,39 +186,46 @@ def consume_only(engine, args, profile_to: Path | None, collector: bool = False)
     load = time.perf_counter() - t0
     work = gen.sales(args.sales, args.lots, args.per_sku, args.seed)
     fold = generate = 0.0
-    total, sample, sold, slices, n = Decimal(0), [], Counter(), 0, 0
-    while True:
-        g0 = time.perf_counter()
-        chunk = list(islice(work, CHUNK))
-        generate += time.perf_counter() - g0
-        if not chunk:
-            break
-        amounts, widths = [], []
-        if profiler:
-            profiler.enable()
-        t0 = time.perf_counter()
-        for sale in chunk:
-            done = post(sale, state, books)
-            state = done.state
-            # only the COGS posting's amount (the entry's last posting) is kept: keeping the entries would hold
-            # 10,000 sales' objects at a time for the cyclic collector to walk, which the product never does
-            lines = done.entries[0].postings
-            amounts.append(lines[-1].amount)
-            widths.append(len(lines))
-        fold += time.perf_counter() - t0
-        if profiler:
-            profiler.disable()
-        for sale, cost, width in zip(chunk, amounts, widths):  # outside the timing: the answer, for the checks
-            total += cost
-            if n < args.baseline_sales:
-                sample.append(cost)
-            sold[sale.sku] += sale.units
-            slices += width - 1
-            n += 1
+    total, sample, sold, slices, n, chunks = Decimal(0), [], Counter(), 0, 0, 0
+    with fewer_collections() if as_ingest else nullcontext():
+        while True:
+            g0 = time.perf_counter()
+            chunk = list(islice(work, INGEST_CHUNK if as_ingest else CHUNK))
+            generate += time.perf_counter() - g0
+            if not chunk:
+                break
+            chunks += 1
+            amounts, widths = [], []
+            if profiler:
+                profiler.enable()
+            t0 = time.perf_counter()
+            if as_ingest and chunks % COLLECT_EVERY == 0:
+                gc.collect(COLLECT_GENERATION)
+            for sale in chunk:
+                done = post(sale, state, books)
+                state = done.state
+                # only the COGS posting's amount (the entry's last posting) is kept: keeping the entries would
+                # hold a chunk's objects at a time for the cyclic collector to walk, which the product never does
+                lines = done.entries[0].postings
+                amounts.append(lines[-1].amount)
+                widths.append(len(lines))
+            if as_ingest:
+                state = state._replace(sold=PMap())
+            fold += time.perf_counter() - t0
+            if profiler:
+                profiler.disable()
+            for sale, cost, width in zip(chunk, amounts, widths):  # outside the timing: the answer, for the checks
+                total += cost
+                if n < args.baseline_sales:
+                    sample.append(cost)
+                sold[sale.sku] += sale.units
+                slices += width - 1
+                n += 1
     result = {"sales": n, "units": sum(sold.values()), "slices": slices, "load_seconds": round(load, 3),
               "fold_seconds": round(fold, 3), "generate_seconds": round(generate, 3),
               "sales_per_s": round(n / (load + fold), 1), "fold_sales_per_s": round(n / fold, 1),
-              "cogs": str(total), "peak_rss_mb": round(peak_rss_mb(), 1)}
+              "cogs": str(total), "peak_rss_mb": round(peak_rss_mb(), 1),
+              "chunk": INGEST_CHUNK if as_ingest else None}
     if profiler:
         profiler.dump_stats(str(profile_to))
         buffer = io.StringIO()
@@ -267,16 +282,16 @@ def run_fifo(engine_name: str, args, stamp: str) -> dict:
         engine.dispose()
         with copy_of(url, args) as naive_url:
             profile_to = OUT / f"inventory-{engine_name}-{stamp}.prof" if args.profile else None
-            log(f"(a) consumption only: load_state + post() of {args.sales:,} sales")
+            log(f"(a) consumption only, as ingest_ledger runs it: load_state + post() of {args.sales:,} sales")
             a = consume_only(engine, args, profile_to)
             sample, sold = a.pop("_sample"), a.pop("_sold")
             log(f"(a) {a}")
             results["consume"] = a
-            log("(a2) (a) again, under the settlement ingest's collector policy (fewer young-generation passes)")
-            a2 = consume_only(engine, args, None, collector=True)
-            same = a2.pop("_sample") == sample and a2.pop("_sold") == sold and a2["cogs"] == a["cogs"]
-            results["consume_collector"] = a2 | {"same_answer_as_a": same}
-            log(f"(a2) {results['consume_collector']}")
+            log("(a1) one fold over every sale, every sale's slices kept, the default collector")
+            a1 = consume_only(engine, args, None, as_ingest=False)
+            same = a1.pop("_sample") == sample and a1.pop("_sold") == sold and a1["cogs"] == a["cogs"]
+            results["consume_whole"] = a1 | {"same_answer_as_a": same}
+            log(f"(a1) {results['consume_whole']}")
             if not args.skip_write:
                 log(f"(b) end to end: {args.sales:,} sales written in batches of {args.batch}")
                 results["end_to_end"] = end_to_end(engine, args)
@@ -308,15 +323,15 @@ def fifo_table(r: dict) -> str:
     lots, a, c, k = r["lots"], r["consume"], r["naive"], r["checks"]
     lines = [f"FIFO: {lots['lots']:,} lots of {lots['skus']:,} SKUs ({r['server']}), written at "
              f"{lots['lots_per_s']:,.0f} lots/s",
-             f"{'(a) consumption only: load_state + post(), no writes':<58}{a['sales_per_s']:>12,.0f} sales/s",
+             f"{'(a) consumption as ingest_ledger runs it, no writes':<58}{a['sales_per_s']:>12,.0f} sales/s",
              f"{'    load_state / fold seconds':<58}{a['load_seconds']:>12.2f} / {a['fold_seconds']:.2f}",
              f"{'    fold only':<58}{a['fold_sales_per_s']:>12,.0f} sales/s",
              f"{'    sales / units / slices':<58}{a['sales']:>12,} / {a['units']:,} / {a['slices']:,}"]
-    if "consume_collector" in r:
-        a2 = r["consume_collector"]
-        lines.append(f"{'(a2) (a) under ingest.collector.fewer_collections':<58}{a2['sales_per_s']:>12,.0f} sales/s "
-                     f"(fold only {a2['fold_sales_per_s']:,.0f}; same answer: "
-                     f"{'yes' if a2['same_answer_as_a'] else 'NO'})")
+    if "consume_whole" in r:
+        a1 = r["consume_whole"]
+        lines.append(f"{'(a1) one fold, every sale kept, default collector':<58}{a1['sales_per_s']:>12,.0f} sales/s "
+                     f"(fold only {a1['fold_sales_per_s']:,.0f}; same answer: "
+                     f"{'yes' if a1['same_answer_as_a'] else 'NO'})")
     if "end_to_end" in r:
         b = r["end_to_end"]
         lines += [f"{'(b) end to end: + post_batch per ' + str(b['batch']) + ' sales':<58}{b['sales_per_s']:>12,.0f} "

@@ -19,14 +19,14 @@ from sqlalchemy import text
 
 import generate_inventory as gen
 from ledger_service.eventlog.model import EventDraft, Source
+from ledger_service.chart.service import get_subsidiary
 from ledger_service.inventory import facts as f
+from ledger_service.inventory import loading
 from ledger_service.inventory.holdings import InventoryState, PMap
 from ledger_service.inventory.model import Lot
 from ledger_service.inventory.moves import Books
 from ledger_service.inventory.posting import post
 from ledger_service.journal.writer import post_batch
-from ledger_service.locations.model import check_lane
-from ledger_service.locations.service import lanes_of
 from ledger_service.money import from_minor
 from ledger_service.store.engine import write_transaction
 
@@ -35,8 +35,7 @@ AVAILABLE_ACCOUNT = f.state_account(LOC, f.AVAILABLE)
 
 
 def books_of(conn) -> Books:
-    lanes = lanes_of(conn, SUB)
-    return Books(SUB, CURRENCY, allowed=lambda lane, code: check_lane(lanes, lane, code))  # as ingest_ledger does
+    return loading.books_of(conn, get_subsidiary(conn, SUB))  # as ingest_ledger does
 
 
 def sale_event(s: f.Sale) -> EventDraft:

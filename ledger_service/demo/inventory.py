@@ -29,12 +29,11 @@ from ledger_service.demo.inventory_story import DISPOSITIONS, MARKETS, Order, Re
 from ledger_service.errors import Invalid, LedgerError
 from ledger_service.inventory import facts as f
 from ledger_service.inventory.inbound import ingest_inbound
-from ledger_service.inventory.moves import Books
+from ledger_service.inventory.loading import books_of
 from ledger_service.inventory.posting import post
 from ledger_service.inventory.service import ingest_ledger, load_state, receive_file
 from ledger_service.inventory.views import cogs, inventory_balances, positions, valuation
-from ledger_service.locations.model import check_lane
-from ledger_service.locations.service import import_locations, lanes_of
+from ledger_service.locations.service import import_locations
 from ledger_service.money import fmt
 from ledger_service.sources.amazon import parse_document
 from ledger_service.store.engine import write_transaction
@@ -141,9 +140,7 @@ def cross_lane(engine: Engine, story: Story) -> str:
     m, code = story.market, story.market.code
     with engine.connect() as conn:
         sub = get_subsidiary(conn, code)
-        lanes = lanes_of(conn, code)
-        books = Books(code, sub.functional_currency, sub.valuation_method,
-                      allowed=lambda lane, location: check_lane(lanes, lane, location))
+        books = books_of(conn, sub)
         sale = f.Sale(f"WHOLESALE-{code}-0001", "NX-KB-0880", 5, m.fba, story.last, lane="WHOLESALE")
         try:
             post(sale, load_state(conn, code, [sale.sku]), books)

@@ -3,8 +3,8 @@
 The records a parser yields go through ingest.plan (Amazon transactions, posting rules) and are written in
 batches, all inside one database transaction: a ParseError naming file:line (or a posting error) anywhere in the
 file rolls the whole file back. On PostgreSQL each batch's writes run on a second thread while the next batch is
-parsed and prepared (see _Writer). The same file again changes nothing (natural keys). A closed settlement
-supersedes what Finances data posted for it (see precedence.py), so nothing is counted twice.
+parsed and prepared (journal.background.BatchWriter). The same file again changes nothing (natural keys). A closed
+settlement supersedes what Finances data posted for it (see precedence.py), so nothing is counted twice.
 
 Amounts in a foreign currency: the planner asks a RateCache (fx.lookups) for the rate of each entry's date, and,
 for a foreign settlement's disbursement, what clearing carries the settlement at. To answer that, everything the
@@ -19,8 +19,6 @@ is posted. Any other subsidiary reads the setting once per document and nothing 
 
 from __future__ import annotations
 
-from concurrent import futures
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +33,8 @@ from ledger_service.ingest import precedence
 from ledger_service.ingest.collector import fewer_collections
 from ledger_service.ingest.plan import Planner
 from ledger_service.inventory.settlement_units import unit_collector
-from ledger_service.journal.writer import PreparedBatch, prepare_batch, write_batch
+from ledger_service.journal.background import BatchWriter
+from ledger_service.journal.writer import prepare_batch
 from ledger_service.mapping.loader import mapping_for
 from ledger_service.settings import Settings
 from ledger_service.sources.amazon import parse_document
@@ -108,7 +107,7 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
         if units is not None:
             records = units.watch(records)  # keeps only the order items that shipped, as they stream past
         try:
-            with _Writer(conn) as writer:
+            with BatchWriter(conn) as writer:
                 items: list = []
 
                 def carried(settlement_id: str, flat_file: bool) -> Decimal:
@@ -136,44 +135,7 @@ def _ingest(engine: Engine, document: str, fmt: str, records: Iterable[Settlemen
     return report
 
 
-class _Writer:
-    """Writes each prepared batch on a second thread (PostgreSQL), so that the server stores batch N while Python
-    parses and posts batch N+1; the driver releases the GIL while it sends and waits. At most one write is in
-    flight, and the main thread waits for it before any database call of its own, so the connection is never used
-    by two threads at once. SQLite writes inline (its connections belong to one thread)."""
-
-    def __init__(self, conn: Connection):
-        self.conn = conn
-        self.pool = ThreadPoolExecutor(1, "ledger-writer") if conn.dialect.name == "postgresql" else None
-        self.pending: Future | None = None
-
-    def __enter__(self) -> "_Writer":
-        return self
-
-    def wait(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            pending.result()  # a failed write raises here, in the ingest's transaction
-
-    def submit(self, batch: PreparedBatch) -> None:
-        self.wait()
-        if self.pool is None:
-            write_batch(self.conn, batch)
-        else:
-            self.pending = self.pool.submit(write_batch, self.conn, batch)
-
-    def __exit__(self, exc_type, *_) -> None:
-        try:
-            if exc_type is None:
-                self.wait()
-            elif self.pending is not None:
-                futures.wait([self.pending])  # let it finish before the transaction rolls back; keep the first error
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown()
-
-
-def _post(conn: Connection, writer: _Writer, items: list, report: IngestReport, actor: str | None) -> None:
+def _post(conn: Connection, writer: BatchWriter, items: list, report: IngestReport, actor: str | None) -> None:
     writer.wait()  # the chain heads and known keys this batch reads are the ones the previous write left
     if report.events >= ANALYZE_FROM and report.events >= 4 * report.analyzed_at:
         # The tables have grown fourfold inside this transaction: refresh the planner's view (see bulk.py).

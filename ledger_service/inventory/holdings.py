@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ledger_service.inventory.model import AVERAGE, FIFO, SPECIFIC, Lot, ShortOfUnits, Slice
-from ledger_service.inventory.valuation import consume, receive, return_units, value_of
+from ledger_service.inventory.valuation import consume, fifo, fifo_ready, receive, return_units, value_of
 
 class PMap:
     """A persistent mapping: `set` returns a new map sharing all buckets but one. Values of None or () are absent.
@@ -120,7 +120,11 @@ def take(state: InventoryState, method: str, sku: str, location: str, stock: str
     key = (sku, location, stock)
     how = SPECIFIC if lot_id is not None else (AVERAGE if method == AVERAGE else FIFO)
     try:
-        done = consume(how, state.holdings.get(key, ()), units, currency, lot_id, sku=sku, location=location)
+        held = state.holdings.get(key, ())
+        if how == FIFO and type(units) is int and units > 0 and fifo_ready(held, sku, location, currency):
+            done = fifo(held, units, currency)  # what consume() would do, without its checks of what it trusts
+        else:
+            done = consume(how, held, units, currency, lot_id, sku=sku, location=location)
     except ShortOfUnits as short:
         raise ShortOfUnits(sku, f"{location} {stock}", short.wanted, short.held, short.lot_id) from None
     return done.slices, _with_holdings(state, state.holdings.set(key, done.remaining))

@@ -46,21 +46,22 @@ from ledger_service.inventory import facts as f
 from ledger_service.inventory.adjustments import pending_legs
 from ledger_service.inventory.exceptions import open_exceptions
 from ledger_service.inventory.holdings import InventoryState, PMap
-from ledger_service.inventory.loading import add_skus, sold_of, waiting_legs
+from ledger_service.inventory.loading import add_skus, books_of, sold_of, waiting_legs
 from ledger_service.inventory.movement_events import (
     EXCEPTION_KIND, MOVEMENT_KIND, exception_event, movement_event, pair_group,
 )
-from ledger_service.inventory.moves import Books
 from ledger_service.inventory.posting import post
+from ledger_service.journal.background import BatchWriter
 from ledger_service.journal.writer import lock_chain_heads, prepare_batch
-from ledger_service.locations.model import Location, check_lane
-from ledger_service.locations.service import lanes_of, load_locations
+from ledger_service.locations.model import Location
+from ledger_service.locations.service import load_locations
 from ledger_service.sources.model import InventoryMovement
 from ledger_service.store.bulk import refresh_statistics, refresh_statistics_after
 from ledger_service.store.tables import entries, events, postings
 
 CHUNK = 2_000  # rows per chunk: per chunk a few queries and one batch write; memory is a chunk's rows and drafts
-COLLECT_EVERY = 10  # chunks between full garbage collections (see run)
+COLLECT_EVERY = 10  # chunks between young garbage collections (see run)
+COLLECT_GENERATION = 1  # gc.collect's: generations 0 and 1 (see run)
 ANALYZE_FROM = 4_000  # events written before the statistics are refreshed (PostgreSQL; then at each 4x growth)
 
 
@@ -116,9 +117,7 @@ class _Run:
                  refuse: bool):
         self.conn, self.sub, self.loc, self.actor, self.refuse = conn, sub.code, loc, actor, refuse
         self.catalog = Resolver.load(conn, sub.code, loc.marketplace)
-        lanes = lanes_of(conn, sub.code)
-        self.books = Books(sub.code, sub.functional_currency, sub.valuation_method,
-                           allowed=lambda lane, code: check_lane(lanes, lane, code), lost_to=lost_to)
+        self.books = books_of(conn, sub, lost_to=lost_to)
         # the run's own entries come after this one: sold_of takes them in the order they posted
         self.after_entry = conn.execute(select(func.max(entries.c.id))).scalar() or 0
         legs = tuple(leg for leg in waiting_legs(conn, sub.code) if leg.location == loc.code)
@@ -130,15 +129,15 @@ class _Run:
         self.written = self.analyzed = 0
 
     def run(self, movements: Iterable[InventoryMovement], size: int, skip_known: bool) -> _Run:
-        from ledger_service.ingest.service import _Writer  # the settlement ingest's writer thread (PostgreSQL)
-
-        with fewer_collections(), _Writer(self.conn) as writer:
+        with fewer_collections(), BatchWriter(self.conn) as writer:
             for n, rows in enumerate(_chunks(movements, size), start=1):  # parsed while the previous is written
                 writer.wait()  # every query below sees the chunks written before
                 if n % COLLECT_EVERY == 0:
                     # The queries leave cyclic garbage (SQLAlchemy's statements and compilers, ~0.5 MB a chunk) that
-                    # fewer_collections' rare full passes would let pile up in proportion to the file.
-                    gc.collect()
+                    # fewer_collections' rare passes would let pile up in proportion to the file. A young collection
+                    # (generations 0 and 1) frees it; a full one would also walk every lot the run holds (0.2 s at
+                    # 100,000 lots), and CPython still runs full ones as its old generation grows.
+                    gc.collect(COLLECT_GENERATION)
                 self.rows += len(rows)
                 if skip_known:
                     known = known_keys(self.conn, self.sub, [m.natural_key for m in rows])

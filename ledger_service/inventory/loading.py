@@ -34,20 +34,31 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, and_, or_, select
 
+from ledger_service.chart.model import Subsidiary
 from ledger_service.chart.service import account_refs, commodity_kinds, get_subsidiary
 from ledger_service.errors import Invalid
 from ledger_service.inventory import facts as f
 from ledger_service.inventory.holdings import InventoryState, PMap, forget, remember
 from ledger_service.inventory.model import AVERAGE, Lot, Slice
+from ledger_service.inventory.moves import Books
 from ledger_service.inventory.movement_events import (
     MOVEMENT_KIND, PAIRS_LIKE, WAITING, WAITING_LIKE, adjustment_of, pair_group,
 )
 from ledger_service.inventory.valuation import _averaged, average_holding, holding_id, value_of
 from ledger_service.inventory.views import PREFIX, parse_state_account
+from ledger_service.locations.model import lane_checker
+from ledger_service.locations.service import lanes_of
 from ledger_service.money import currency_exponent, from_minor, round_money
 from ledger_service.store.tables import accounts, commodities, entries, events, postings
 
 _CHUNK = 500
+
+
+def books_of(conn: Connection, sub: Subsidiary, **settings) -> Books:
+    """The posting rules' view of a subsidiary (moves.Books): its functional currency, valuation method and lanes
+    (checked once per lane and location: locations.model.lane_checker); `settings`: Books' other fields."""
+    checker = lane_checker(lanes_of(conn, sub.code))
+    return Books(sub.code, sub.functional_currency, sub.valuation_method, allowed=checker, **settings)
 
 
 def load_state(conn: Connection, subsidiary: str, skus, legs: tuple[f.Adjustment, ...] | None = None, *,

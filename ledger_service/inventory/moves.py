@@ -24,7 +24,7 @@ from ledger_service.errors import Invalid
 from ledger_service.inventory.facts import RESEARCHING, state_account
 from ledger_service.inventory.holdings import InventoryState, put, take
 from ledger_service.inventory.model import FIFO, Slice
-from ledger_service.journal.model import EntryDraft, Posting, money_posting, units_posting
+from ledger_service.journal.model import EntryDraft, Posting, dims, money_posting
 
 
 class Books(NamedTuple):
@@ -78,10 +78,19 @@ def entry(books: Books, day: date, description: str, postings: list[Posting]) ->
 
 
 def slice_postings(books: Books, account: str, sku: str, slices: tuple[Slice, ...], sign: int,
-                   **dims: str | None) -> list[Posting]:
-    """One units posting per slice: +units into `account` (sign 1) or -units out of it (sign -1), at cost."""
-    return [units_posting(account, sku, Decimal(sign * s.units), s.unit_cost, books.currency, lot=s.lot_id, **dims)
-            for s in slices]
+                   **dimensions: str | None) -> list[Posting]:
+    """One units posting per slice: +units into `account` (sign 1) or -units out of it (sign -1), at cost.
+
+    Its amount is the slice's cost: valuation makes round_money(units x unit_cost) == cost for every slice (and
+    the journal checks it again on every units posting), so it is not computed twice. The dimensions are
+    journal.model.dims with the slice's lot put in its sorted place: sorted once per call, not per slice."""
+    other = dims(**dimensions)
+    if any(k == "lot" for k, _ in other):
+        raise ValueError("a slice posting names its own lot")
+    at = sum(k < "lot" for k, _ in other)
+    before, after = other[:at], other[at:]
+    return [Posting(account, s.cost if sign > 0 else -s.cost, Decimal(sign * s.units), sku, s.unit_cost,
+                    None, (*before, ("lot", s.lot_id), *after)) for s in slices]
 
 
 def cost(slices: tuple[Slice, ...]) -> Decimal:

@@ -47,12 +47,11 @@ from ledger_service.errors import Invalid, LedgerError
 from ledger_service.eventlog.model import EventDraft, Source
 from ledger_service.eventlog.service import known_keys
 from ledger_service.inventory import facts as f
-from ledger_service.inventory.moves import Books
+from ledger_service.inventory.loading import books_of
 from ledger_service.inventory.posting import post
 from ledger_service.inventory.service import load_state
 from ledger_service.journal.writer import lock_chain_heads, post_batch
-from ledger_service.locations.model import check_lane
-from ledger_service.locations.service import lanes_of, load_locations
+from ledger_service.locations.service import load_locations
 from ledger_service.money import fmt
 from ledger_service.sources.model import AmazonAmount, posted_day
 from ledger_service.store.tables import commodities, entries, events, postings
@@ -172,9 +171,7 @@ def post_units(conn: Connection, subsidiary: str, items: Iterable[OrderItem], ac
     taken = _taken(conn, subsidiary, {i.order_id for i, *_ in ready})
     skus = {sku for _, sku, _, _ in ready} | {c for _, _, _, parts in ready for c, _ in parts}
     state = load_state(conn, subsidiary, sorted(skus))
-    lanes = lanes_of(conn, subsidiary)
-    books = Books(subsidiary, sub.functional_currency, sub.valuation_method,
-                  allowed=lambda lane, code: check_lane(lanes, lane, code))
+    books = books_of(conn, sub)
     batch, sales, cogs, units, by_ledger = [], 0, Decimal(0), 0, 0
     for item, sku, location, parts in ready:
         if (item.order_id, sku) in taken:

@@ -101,10 +101,10 @@ def consume(method: str, lots: Iterable[Lot], units: int, currency: str, lot_id:
     when there may be no lots (the error then says which SKU was short)."""
     method = _method(method)
     wanted = _units(units, "units to consume")
-    if (method != AVERAGE and type(lots) is Held and lots.currency == currency and sku in (None, lots.sku)
-            and location in (None, lots.location)):
+    if method != AVERAGE and type(lots) is Held and fifo_ready(lots, sku or lots.sku, location or lots.location,
+                                                                currency):
         if lot_id is None and method != SPECIFIC:
-            return _fifo(lots, wanted, currency)
+            return fifo(lots, wanted, currency)
         held, sku, location = list(lots), lots.sku, lots.location  # checked and in order already
     else:
         held, sku, location = _check_lots(lots, currency, sku, location)
@@ -142,9 +142,15 @@ def consume(method: str, lots: Iterable[Lot], units: int, currency: str, lot_id:
                     _held(remaining, sku, location, currency))
 
 
-def _fifo(held: Held, wanted: int, currency: str) -> Consumed:
-    """FIFO out of a Held: the same slices and remaining lots as the general loop above, touching only the lots
-    taken (the first ones); the rest stay in order, shared with the holding before."""
+def fifo_ready(lots: Iterable[Lot], sku: str, location: str, currency: str) -> bool:
+    """Whether `lots` is a Held of (sku, location) in `currency`: what `fifo` may take from without checks."""
+    return type(lots) is Held and lots.currency == currency and lots.sku == sku and lots.location == location
+
+
+def fifo(held: Held, wanted: int, currency: str) -> Consumed:
+    """FIFO out of a Held (`fifo_ready`) of `wanted` units (a whole number > 0): the same slices and remaining lots
+    as consume()'s general loop, touching only the lots taken (the first ones); the rest stay in order, shared
+    with the holding before."""
     if held.units < wanted:
         raise ShortOfUnits(held.sku, held.location, wanted, held.units)
     slices, need, i = [], wanted, 0

@@ -14,7 +14,7 @@ in one place), so a position by state is a balance. Pure: no I/O; locations.serv
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, NamedTuple
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 from ledger_service import limits
 from ledger_service.chart.model import Account
@@ -116,6 +116,19 @@ class CrossLane(Invalid):
     """A movement that would take units from a location its lane may not draw from."""
 
     kind = "cross_lane"
+
+
+def lane_checker(lanes: Mapping[str, Iterable[str]]) -> Callable[[str, str], None]:
+    """check_lane over fixed `lanes`, remembering the (lane, location) pairs it allowed: a posting run checks the
+    lane of every movement, and its lanes do not change while it runs. A refused pair is checked (and raises)
+    every time."""
+    allowed: set[tuple[str, str]] = set()
+
+    def check(lane: str, location: str) -> None:
+        if (lane, location) not in allowed:
+            check_lane(lanes, lane, location)
+            allowed.add((lane, location))
+    return check
 
 
 def check_lane(lanes: Mapping[str, Iterable[str]], lane: str, location: str) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ledger_service.errors import Conflict, Invalid
 from ledger_service.locations import service
-from ledger_service.locations.model import STATES, CrossLane, check_lane, check_location
+from ledger_service.locations.model import STATES, CrossLane, check_lane, check_location, lane_checker
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import accounts, events
 
@@ -28,6 +28,17 @@ def test_a_lane_draws_only_from_its_own_locations():
     with pytest.raises(Invalid, match="unknown lane 'RETAIL'; lanes are FBA, FBM, MCF, WHOLESALE, RETAIL_3PL"):
         check_lane(LANES, "RETAIL", "WH-NJ")
     assert CrossLane.status_code == 422
+
+
+def test_a_runs_lane_checker_answers_as_check_lane_every_time():
+    """lane_checker remembers what it allowed; a refusal is checked, and raised, again on every call."""
+    check = lane_checker(LANES)
+    for _ in range(2):
+        assert check("FBA", "FBA-US") is None and check("mcf", "FBA-US") is None
+        with pytest.raises(CrossLane, match=r"^lane FBM may not draw from FBA-US"):
+            check("FBM", "FBA-US")
+        with pytest.raises(Invalid, match="unknown lane 'RETAIL'"):
+            check("RETAIL", "WH-NJ")
 
 
 @pytest.mark.parametrize("args, message", [

@@ -144,7 +144,7 @@ def test_a_write_refused_on_the_second_thread_fails_the_file(engine, monkeypatch
     """A conflict raised by the database while a batch is written (not while it is prepared) reaches the caller
     and the file posts nothing."""
     import ledger_service.ingest.service as service
-    from ledger_service.journal import writer
+    from ledger_service.journal import background, writer
 
     monkeypatch.setattr(service, "BATCH", 2)
     calls = {"n": 0}
@@ -156,7 +156,7 @@ def test_a_write_refused_on_the_second_thread_fails_the_file(engine, monkeypatch
             raise Conflict("refused for the test")
         return real(conn, batch)
 
-    monkeypatch.setattr(service, "write_batch", refuse_the_third)
+    monkeypatch.setattr(background, "write_batch", refuse_the_third)
     with pytest.raises(Conflict, match="refused for the test"):
         ingest_file(engine, SAMPLE, "US")
     assert counts(engine) == (0, 0, 0)

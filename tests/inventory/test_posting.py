@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from ledger_service.errors import Invalid
 from ledger_service.inventory.adjustments import pending_legs
@@ -15,10 +16,11 @@ from ledger_service.inventory.facts import (
     StateMove, WhseTransfer, WriteOff, from_movement, state_account,
 )
 from ledger_service.inventory.holdings import InventoryState
-from ledger_service.inventory.model import AVERAGE, BY_UNITS, ShortOfUnits
-from ledger_service.inventory.moves import Books, LaneRefused
+from ledger_service.inventory.model import AVERAGE, BY_UNITS, Lot, ShortOfUnits
+from ledger_service.inventory.moves import Books, LaneRefused, slice_postings
 from ledger_service.inventory.posting import post, post_all
-from ledger_service.journal.model import balance
+from ledger_service.inventory.valuation import consume
+from ledger_service.journal.model import balance, units_posting
 from ledger_service.sources.model import InventoryMovement, SourceRef
 
 LANES = {("FBA", "FBA-US"), ("FBM", "WH-NJ")}
@@ -273,3 +275,21 @@ def test_a_lane_check_that_raises_is_used_as_it_is():
     assert run([PO1, Sale("777", "WIDGET", 1, WH, date(2026, 1, 20), lane="FBM")], books).entries
     with pytest.raises(Invalid, match="lane FBA may not draw from WH-NJ"):
         run([PO1, Sale("778", "WIDGET", 1, WH, date(2026, 1, 20), lane="FBA")], books)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 500), st.decimals(D("0"), D("99.9999"), places=4)), min_size=1,
+                max_size=4), st.sampled_from(["USD", "JPY"]), st.sampled_from([1, -1]),
+       st.sampled_from([{}, {"order_id": "113-1"}, {"bundle": "KIT-1", "order_id": "113-1"}, {"reference": "x"}]))
+def test_slice_postings_are_the_journals_units_postings(lots, currency, sign, dims):
+    """moves.slice_postings builds each posting directly (the slice's cost as its amount, the lot put in its sorted
+    place among the dimensions): the same postings journal.model.units_posting computes the slow way."""
+    held = [Lot(f"PO-{i}:1", "SKU", FBA, date(2024, 1, 1 + i), cost, n) for i, (n, cost) in enumerate(lots)]
+    units = sum(n for n, _ in lots) // 2 + 1
+    slices = consume("fifo", held, units, currency).slices
+    books = Books("US", currency)
+    built = slice_postings(books, "Assets:Inventory:FBA-US:Available", "SKU", slices, sign, **dims)
+    assert built == [units_posting("Assets:Inventory:FBA-US:Available", "SKU", D(sign * s.units), s.unit_cost,
+                                   currency, lot=s.lot_id, **dims) for s in slices]
+    with pytest.raises(ValueError, match="names its own lot"):
+        slice_postings(books, "Assets:Inventory:FBA-US:Available", "SKU", slices, sign, lot="PO-9:1")
