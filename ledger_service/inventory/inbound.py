@@ -43,10 +43,11 @@ from ledger_service.inventory.inbound_parse import DROPPED, STATUSES, InboundRow
 from ledger_service.inventory.model import ShortOfUnits
 from ledger_service.inventory.moves import Books, Outcome, entry
 from ledger_service.inventory.posting import post
-from ledger_service.journal.writer import lock_chain_heads, post_batch
+from ledger_service.journal.writer import late_rules, lock_chain_heads, post_batch
 from ledger_service.locations.model import check_lane
 from ledger_service.locations.service import lanes_of, load_locations
 from ledger_service.money import fmt
+from ledger_service.periods.model import refusal
 from ledger_service.store.tables import events, items
 
 KIND = "inbound_shipment"
@@ -100,6 +101,7 @@ def ingest_inbound(conn: Connection, subsidiary: str, data: bytes, document: str
     received = _received(conn, subsidiary, sorted({r.shipment_id for r in rows}))
     state = load_state(conn, subsidiary, sorted(set(skus)))
     books = Books(subsidiary, sub.functional_currency, sub.valuation_method)
+    closed, late_policy = late_rules(conn, subsidiary)
     sha = hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
     batch, out = [], []
     order = sorted(range(len(rows)), key=lambda i: (rows[i].date, RANK.get(rows[i].status, 0), rows[i].line))
@@ -119,6 +121,11 @@ def ingest_inbound(conn: Connection, subsidiary: str, data: bytes, document: str
             entries, state, moved = _post_row(row, sku, latest, got, state, books)
         except Invalid as exc:
             raise Invalid(f"{where}: shipment {row.shipment_id} {sku} {row.status}: {exc.message}") from exc
+        refused = refusal(entries, closed, late_policy)
+        if refused is not None:  # later rows would move units this one never moved: the file waits whole
+            raise Invalid(f"{where}: shipment {row.shipment_id} {sku} {row.status} is {refused}, and {subsidiary} "
+                          "refuses late entries (late_entries = refuse): nothing of the file is posted; reopen the "
+                          "period to post it")
         content = {"shipment_id": row.shipment_id, "sku": sku, "status": row.status, "units": row.units,
                    "from_location": row.from_location, "to_location": row.to_location, "date": row.date.isoformat()}
         payload = content | {"given_status": row.given, "written_sku": row.sku, "steps": moved, "received": got,

@@ -16,6 +16,8 @@ rows: memory must stay flat in its size, and a row must cost no query.
   waits, a warehouse transfer), `inventory_exception` when it posted nothing, with the raw row and its source
   (document, sha256, line). A refused row (too few units, a lane) refuses the file naming file:line: the caller's
   transaction rolls back every chunk. A row still failing records nothing new: the same file again changes nothing.
+  A row dated in a closed period that the writer would refuse (late_entries = refuse) is an exception item too
+  (`period-closed`), and the state stays as it was: later rows take the lots the books still hold.
 - What the run keeps between chunks (`_Run`): the holdings, lots, lost write-offs and waiting legs of the SKUs seen
   so far (loading.add_skus loads a SKU when a row first names it: postings of a SKU not loaded yet were not made by
   this run, so the log is right for it), the catalog, the counts and the exception items. Not what each sale took:
@@ -52,8 +54,9 @@ from ledger_service.inventory.movement_events import (
 )
 from ledger_service.inventory.posting import post
 from ledger_service.journal.background import BatchWriter
-from ledger_service.journal.writer import lock_chain_heads, prepare_batch
+from ledger_service.journal.writer import late_rules, lock_chain_heads, prepare_batch
 from ledger_service.locations.model import Location
+from ledger_service.periods.model import refusal
 from ledger_service.locations.service import load_locations
 from ledger_service.sources.model import InventoryMovement
 from ledger_service.store.bulk import refresh_statistics, refresh_statistics_after
@@ -61,6 +64,7 @@ from ledger_service.store.tables import entries, events, postings
 
 CHUNK = 2_000  # rows per chunk: per chunk a few queries and one batch write; memory is a chunk's rows and drafts
 COLLECT_EVERY = 10  # chunks between young garbage collections (see run)
+PERIOD_CLOSED = "period-closed"  # the exception kind of a row the writer would refuse as late
 COLLECT_GENERATION = 1  # gc.collect's: generations 0 and 1 (see run)
 ANALYZE_FROM = 4_000  # events written before the statistics are refreshed (PostgreSQL; then at each 4x growth)
 
@@ -118,6 +122,7 @@ class _Run:
         self.conn, self.sub, self.loc, self.actor, self.refuse = conn, sub.code, loc, actor, refuse
         self.catalog = Resolver.load(conn, sub.code, loc.marketplace)
         self.books = books_of(conn, sub, lost_to=lost_to)
+        self.closed, self.late_policy = late_rules(conn, sub.code)  # under the chain-head lock: they hold
         # the run's own entries come after this one: sold_of takes them in the order they posted
         self.after_entry = conn.execute(select(func.max(entries.c.id))).scalar() or 0
         legs = tuple(leg for leg in waiting_legs(conn, sub.code) if leg.location == loc.code)
@@ -195,6 +200,14 @@ class _Run:
                     raise Invalid(f"{m.source.document}:{m.source.line}: {exc.message}") from exc
                 self.refused.append(_item(m, getattr(exc, "kind", "refused"), exc.message, posted=False))
                 continue
+            refused = refusal(done.entries, self.closed, self.late_policy)
+            if refused is not None:  # the writer would keep the event without its entries: keep the row instead
+                message = (f"{m.event_type} {m.quantity:+d} {sku} {refused}: {self.sub} refuses late entries "
+                           "(late_entries = refuse); it posts, at the cost then, once the period reopens and the "
+                           "item is retried (`ledger-service exceptions retry-inventory`)")
+                self.items.append(_item(m, PERIOD_CLOSED, message, posted=False))
+                batch.append((exception_event(self.sub, m, location, sku, PERIOD_CLOSED, message), []))
+                continue  # the state stays as it was: later rows take the lots this one did not
             flags = tuple((x.kind, x.message) for x in done.exceptions)
             self.items += [_item(m, kind, message, posted=bool(done.entries)) for kind, message in flags]
             if flags and not done.entries:  # posts nothing: an open item until the row posts

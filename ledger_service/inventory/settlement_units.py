@@ -50,9 +50,10 @@ from ledger_service.inventory import facts as f
 from ledger_service.inventory.loading import books_of
 from ledger_service.inventory.posting import post
 from ledger_service.inventory.service import load_state
-from ledger_service.journal.writer import lock_chain_heads, post_batch
+from ledger_service.journal.writer import late_rules, lock_chain_heads, post_batch
 from ledger_service.locations.service import load_locations
 from ledger_service.money import fmt
+from ledger_service.periods.model import refusal
 from ledger_service.sources.model import AmazonAmount, posted_day
 from ledger_service.store.tables import commodities, entries, events, postings
 
@@ -172,6 +173,7 @@ def post_units(conn: Connection, subsidiary: str, items: Iterable[OrderItem], ac
     skus = {sku for _, sku, _, _ in ready} | {c for _, _, _, parts in ready for c, _ in parts}
     state = load_state(conn, subsidiary, sorted(skus))
     books = books_of(conn, sub)
+    closed, late_policy = late_rules(conn, subsidiary)
     batch, sales, cogs, units, by_ledger = [], 0, Decimal(0), 0, 0
     for item, sku, location, parts in ready:
         if (item.order_id, sku) in taken:
@@ -183,6 +185,13 @@ def post_units(conn: Connection, subsidiary: str, items: Iterable[OrderItem], ac
             done = post(fact, state, books._replace(bundles={sku: parts} if parts else {}))
         except LedgerError as exc:  # too few units, a lane, a specific-lot method: the money posts all the same
             gaps.append((item, sku, exc))
+            continue
+        refused = refusal(done.entries, closed, late_policy)
+        if refused is not None:  # the writer would refuse its COGS: the sale waits, the state stays as it was
+            gaps.append((item, sku, _gap("period_closed", f"sale {item.order_id} of {item.units} {sku} {refused}: "
+                                         f"{subsidiary} refuses late entries (late_entries = refuse); its units "
+                                         "post, at the cost then, once the period reopens (`ledger-service "
+                                         "exceptions units --retry`)")))
             continue
         state = done.state
         cogs += sum((p.amount for e in done.entries for p in e.postings if p.account == f.COGS), Decimal(0))

@@ -193,10 +193,7 @@ class _SubsidiaryContext:
         row = conn.execute(select(subsidiaries.c.functional_currency).where(subsidiaries.c.code == code)).first()
         if row is None:
             raise NotFound(f"unknown subsidiary {code!r}")
-        closed = frozenset(r.period for r in conn.execute(
-            select(periods.c.period).where(periods.c.subsidiary == code, periods.c.status == "closed")))
-        policy = recorded_setting(conn, code, "late_entries", DEFAULT_LATE_POLICY) if closed else DEFAULT_LATE_POLICY
-        return cls(code, row.functional_currency, account_refs(conn, code), closed, policy)
+        return cls(code, row.functional_currency, account_refs(conn, code), *late_rules(conn, code))
 
     def account(self, name: str) -> tuple[int, str]:
         try:
@@ -205,6 +202,15 @@ class _SubsidiaryContext:
             raise Invalid(
                 f"unknown account {name!r} in subsidiary {self.code}; add it to accounts/ and run `ledger-service init`"
             ) from None
+
+
+def late_rules(conn: Connection, code: str) -> tuple[frozenset[str], str]:
+    """A subsidiary's closed periods (YYYY-MM) and its late_entries policy: what the writer places entries by
+    (periods.model.place). Read under the chain-head lock, they hold until the transaction ends."""
+    closed = frozenset(r.period for r in conn.execute(
+        select(periods.c.period).where(periods.c.subsidiary == code, periods.c.status == "closed")))
+    policy = recorded_setting(conn, code, "late_entries", DEFAULT_LATE_POLICY) if closed else DEFAULT_LATE_POLICY
+    return closed, policy
 
 
 def _place_in_open_periods(event: EventDraft, drafts: list[EntryDraft], ctx: _SubsidiaryContext

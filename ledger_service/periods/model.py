@@ -70,6 +70,17 @@ class Refused(Exception):
         self.period, self.day = period, day
 
 
+def refusal(entries, closed: frozenset[str] | set[str], policy: str) -> Refused | None:
+    """What `place` would refuse of `entries` (the first one's Refused), or None when they all post. A posting run
+    that folds a state over its facts asks before it keeps the state a refused entry would leave behind."""
+    for entry in entries:
+        try:
+            place(entry, closed, policy)
+        except Refused as refused:
+            return refused
+    return None
+
+
 def place(entry, closed: frozenset[str] | set[str], policy: str):
     """The entry as it posts: unchanged in an open period; moved to the first open day with `original_date` kept;
     or Refused (policy `refuse`, not a reversal)."""

@@ -161,6 +161,32 @@ def test_the_ingest_answer_over_the_api_says_what_the_order_rows_posted(us):
     assert balance(us, "US", "Expenses:COGS") == "11.45"
 
 
+def test_sales_in_a_closed_period_wait_and_take_no_lot_until_it_reopens(us):
+    """late_entries = refuse and May closed: the settlement's money is refused as late, and so are its sales'
+    COGS; the sales wait in the queue (period_closed) without taking a lot, and post at 11.45 once May reopens."""
+    from ledger_service.periods.service import close_period, reopen_period
+
+    receive_po_2(us)
+    before = lots(us, "US")
+    with write_transaction(us) as conn:
+        current = chart.subsidiary_config(conn, "US", DEFAULT_ACCOUNTS_DIR)
+        chart.record_config(conn, with_settings(current, late_entries="refuse"), DEFAULT_ACCOUNTS_DIR, "test")
+        for period in ("2024-04", "2024-05"):
+            close_period(conn, "US", period, reason="test", force=True)
+    units = ingest_bytes(us, SETTLEMENT, "5001.txt", "US").units
+    assert (units["posted"], [(x["order_id"], x["kind"]) for x in units["exceptions"]]) == (
+        0, [("111-1", "period_closed"), ("111-2", "period_closed")])
+    assert "dated 2024-05-02, in closed period 2024-05" in units["exceptions"][0]["message"]
+    assert balance(us, "US", "Expenses:COGS") == "0.00" and lots(us, "US") == before
+    assert balance(us, "US", "Income:Amazon:Sales:Principal") == "0.00"  # the money waits too (exceptions late)
+
+    with write_transaction(us) as conn:
+        reopen_period(conn, "US", "2024-05", reason="late settlement")
+        retried = retry_unit_exceptions(conn, "US")
+    assert (retried["posted"], retried["cogs"], retried["still_open"]) == (2, "11.45", [])
+    assert lots(us, "US") == [("MUG", "FBA-US", "Available", "PO-2:1", 5, "15.25")]
+
+
 def test_the_same_order_item_in_a_finances_page_then_the_flat_file_counts_once(us):
     receive_po_2(us)
     page = ingest_bytes(us, finances_page(), "page.json", "US", group_id="5001", group_final=False)
