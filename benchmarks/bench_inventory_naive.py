@@ -18,8 +18,8 @@ from decimal import Decimal
 from sqlalchemy import text
 
 import generate_inventory as gen
-from ledger_service.eventlog.model import EventDraft, Source
 from ledger_service.chart.service import get_subsidiary
+from ledger_service.eventlog.model import EventDraft, Source
 from ledger_service.inventory import facts as f
 from ledger_service.inventory import loading
 from ledger_service.inventory.holdings import InventoryState, PMap

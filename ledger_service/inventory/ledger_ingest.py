@@ -56,8 +56,8 @@ from ledger_service.inventory.posting import post
 from ledger_service.journal.background import BatchWriter
 from ledger_service.journal.writer import late_rules, lock_chain_heads, prepare_batch
 from ledger_service.locations.model import Location
-from ledger_service.periods.model import refusal
 from ledger_service.locations.service import load_locations
+from ledger_service.periods.model import refusal
 from ledger_service.sources.model import InventoryMovement
 from ledger_service.store.bulk import refresh_statistics, refresh_statistics_after
 from ledger_service.store.tables import entries, events, postings
