@@ -74,6 +74,13 @@ def check_text(value: str | None, field: str, limit: int | None = None) -> None:
         raise ValueError(f"{field} contains a control character (such as NUL): {value[:40]!r}")
 
 
+def check_cells(cells: dict[str, str | None], limit_of: dict[str, str] | None = None) -> None:
+    """check_text of every cell of a parsed row, named by its column, within its column's limit; `limit_of` names
+    the column whose limit a column shares (an inbound shipment id may be as long as an order id)."""
+    for field, value in cells.items():
+        check_text(value, field, MAX_LENGTH.get((limit_of or {}).get(field, field)))
+
+
 def check_decompressed(decompressed: int, compressed: int) -> None:
     if decompressed > MAX_DECOMPRESSED_BYTES:
         raise ValueError(f"decompresses to more than {MAX_DECOMPRESSED_BYTES >> 30} GiB; refused")

@@ -140,8 +140,7 @@ def _header(cells: list[str], where: str, from_location: str | None, to_location
 def _row(named: dict, n: int, raw: str, where: str, from_location: str | None,
          to_location: str | None) -> InboundRow:
     try:
-        for field, value in named.items():
-            limits.check_text(value, "order_id" if field == "shipment_id" else field)
+        limits.check_cells(named, {"shipment_id": "order_id"})
     except ValueError as exc:
         raise Invalid(f"{where}: {exc}") from None
     shipment = named["shipment_id"]

@@ -145,8 +145,7 @@ def _header(cells: list[str], where: str) -> list[str]:
 
 def _row(orders: dict, n: int, text: str, row: dict, where: str, rule: str) -> None:
     try:
-        for name, value in row.items():
-            limits.check_text(value, "sku" if name == "sku" else name)
+        limits.check_cells(row)
     except ValueError as exc:
         raise Invalid(f"{where}: {exc}") from None
     po = row["po"]

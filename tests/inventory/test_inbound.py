@@ -37,6 +37,7 @@ from ledger_service.inventory.write_offs import write_off
 from ledger_service.locations.service import add_location, set_lane
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import accounts, entries, events, postings
+from tests.support.inventory import LEDGER_HEAD as HEAD
 
 CATALOG = ("sku,title,marketplace,msku,asin,fnsku,parent_asin,valid_from\n"
            "MUG,Ceramic mug,amazon.com,000123,B00012ABCD,X0012ABCD1,,\n"
@@ -47,8 +48,6 @@ SHIPPED = ("Shipment ID,Merchant SKU,Units,From Location,To Location,Date,Shipme
            "FBA15X,MUG,40,WH-NJ,FBA-US,2026-05-04,IN_TRANSIT\n")
 RECEIVING = "shipment_id,sku,units,from,to,date,status\nFBA15X,MUG,40,WH-NJ,FBA-US,2026-05-06,CHECKED_IN\n"
 CLOSED = "shipment_id,sku,units,from,to,date,status\nFBA15X,MUG,40,WH-NJ,FBA-US,05/20/2026,Closed\n"
-HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\tReason\t"
-        "Country\n")
 RECEIPT = "2026-05-08\tX0012ABCD1\tB00012ABCD\t000123\tMug\tReceipts\tFBA15X\t37\tPHX6\tSELLABLE\t\tUS\n"
 FOUND = ["2026-05-28\tX0012ABCD1\tB00012ABCD\t000123\tMug\tAdjustments\t7001\t1\tPHX6\tSELLABLE\tF\tUS\n",
          "2026-05-29\tX0012ABCD1\tB00012ABCD\t000123\tMug\tAdjustments\t7002\t1\tPHX6\tSELLABLE\tF\tUS\n"]
@@ -311,3 +310,14 @@ def test_the_cli_ingests_a_file_and_writes_off_once(books, cli, tmp_path):
     assert clash.exit_code == 1 and "already recorded" in clash.output
     short = cli(*args[:8], "--units", "99", *args[10:], "--reference", "CASE-10")
     assert short.exit_code == 1 and "short of units" in short.output
+
+
+def test_a_cell_beyond_its_columns_limits_is_refused_naming_file_line_and_column():
+    """Each cell within its column's limit (limits.check_cells): a shipment id as long as an order id may be."""
+    long_id = "FBA" + "X" * 200
+    with pytest.raises(Invalid, match=r"^in.csv:2: shipment_id is 203 characters long; at most \d+$"):
+        parse_inbound(f"shipment_id,sku,units,from,to,date,status\n{long_id},MUG,1,WH-NJ,FBA-US,2026-05-02,WORKING\n"
+                      .encode(), "in.csv")
+    with pytest.raises(Invalid, match=r"^in.csv:2: sku contains a control character"):
+        parse_inbound(b"shipment_id,sku,units,from,to,date,status\nFBA1,M\x00G,1,WH-NJ,FBA-US,2026-05-02,WORKING\n",
+                      "in.csv")

@@ -31,10 +31,8 @@ from ledger_service.inventory.views import positions, valuation
 from ledger_service.sources.amazon.inventory_ledger import parse_inventory_ledger
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import events
-from tests.support.inventory import ship_to_fba, warehouse_and_fba
+from tests.support.inventory import LEDGER_HEAD as HEAD, ship_to_fba, warehouse_and_fba
 
-HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\tReason\t"
-        "Country\n")
 ROWS = [
     "2024-05-01\tX0012ABCD1\tB00012ABCD\t000123\tMug\tReceipts\tFBA15ABC123\t24\tPHX6\tSELLABLE\t\tUS",
     "2024-05-01\tX0012ABCD1\tB00012ABCD\t000123\tMug\tShipments\t113-1\t-1\tPHX6\tSELLABLE\t\tUS",

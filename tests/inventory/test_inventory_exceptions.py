@@ -32,10 +32,8 @@ from ledger_service.periods.service import close_checks
 from ledger_service.reports.close import close_pack
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import entries, events
-from tests.support.inventory import ship_to_fba, warehouse_and_fba
+from tests.support.inventory import LEDGER_HEAD as HEAD, ship_to_fba, warehouse_and_fba
 
-HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\tReason\t"
-        "Country\n")
 ROWS = [
     "2024-05-01\tX0012ABCD1\tB00012ABCD\t000123\tMug\tReceipts\tFBA15ABC123\t24\tPHX6\tSELLABLE\t\tUS",
     "2024-05-01\tX0012ABCD2\tB00012ABCD\t000123-B\tMug\tShipments\t113-1\t-1\tPHX6\tSELLABLE\t\tUS",

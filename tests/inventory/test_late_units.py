@@ -34,14 +34,12 @@ from ledger_service.inventory.views import valuation
 from ledger_service.periods.service import close_period, reopen_period
 from ledger_service.settings import DEFAULT_ACCOUNTS_DIR
 from ledger_service.store.engine import write_transaction
-from tests.support.inventory import ship_to_fba, warehouse_and_fba
+from tests.support.inventory import LEDGER_HEAD as HEAD, ship_to_fba, warehouse_and_fba
 
 CATALOG = ("sku,title,marketplace,msku,asin,fnsku,parent_asin,valid_from\n"
            "MUG,Ceramic mug,amazon.com,000123,B00012ABCD,X0012ABCD1,,\n")
 PO = ("po,supplier,sku,units,unit_cost,currency,date\nPO-1,Acme,MUG,10,2.00,USD,2024-04-01\n"
       "PO-2,Acme,MUG,10,3.00,USD,2024-04-02\n")
-HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\tReason\t"
-        "Country\n")
 APRIL = HEAD + "2024-04-06\tX0012ABCD1\tB00012ABCD\t000123\tMug\tReceipts\tFBA15APR\t20\tPHX6\tSELLABLE\t\tUS\n"
 PO_3 = "po,supplier,sku,units,unit_cost,currency,date\nPO-3,Acme,MUG,5,4.00,USD,2024-05-01\n"
 LATE = HEAD + ("2024-04-28\tX0012ABCD1\tB00012ABCD\t000123\tMug\tShipments\t111-1\t-5\tPHX6\tSELLABLE\t\tUS\n"

@@ -44,9 +44,8 @@ from ledger_service.locations.service import add_location, set_lane
 from ledger_service.settings import DEFAULT_ACCOUNTS_DIR
 from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import accounts, entries, events, postings
+from tests.support.inventory import LEDGER_HEAD as HEAD
 
-HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\tReason\t"
-        "Country\n")
 
 
 def row(day: int, kind: str, ref: str, quantity: int, disposition: str, reason: str = "") -> str:

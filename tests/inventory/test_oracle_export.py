@@ -47,11 +47,10 @@ from ledger_service.journal.model import money_posting, units_posting
 from ledger_service.journal.writer import post_batch
 from ledger_service.locations.service import add_location, set_lane
 from ledger_service.store.engine import write_transaction
+from tests.support.inventory import LEDGER_HEAD as HEAD
 
 SKUS = ("WIDGET-A", "WIDGET-B", "GADGET-C", "GIZMO-D", "SPROCKET-E")
 WH, FBA, START, END = "WH-NJ", "FBA-US", date(2026, 1, 1), date(2026, 12, 31)
-HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\tReason\t"
-        "Country\n")
 CATALOG = "sku,title,marketplace,msku,asin,fnsku\n" + "".join(
     f"{sku},{sku.title()},amazon.com,M-{sku},B00000000{i},X00000000{i}\n" for i, sku in enumerate(SKUS))
 

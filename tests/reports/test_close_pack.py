@@ -36,6 +36,7 @@ from ledger_service.store.engine import write_transaction
 from ledger_service.store.tables import events, periods
 from tests.support.builders import event, transfer
 from tests.support.settlement_files import other, sale, v2
+from tests.support.inventory import LEDGER_HEAD
 
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 FX = {"period": "2026-10", "as_of": "2026-10-31", "lines": [
@@ -405,8 +406,6 @@ def test_recorded_at_not_rendering_time_dates_the_pack(engine):
 
 # -- the inventory sections
 
-LEDGER_HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\t"
-               "Reason\tCountry\n")
 OCTOBER_ROWS = [
     "2026-10-07\tX0012ABCD1\tB00012ABCD\t000123\tMug\tReceipts\tFBA15OCT\t24\tPHX6\tSELLABLE\t\tUS",
     "2026-10-10\tX0012ABCD1\tB00012ABCD\t000123\tMug\tShipments\t113-1\t-3\tPHX6\tSELLABLE\t\tUS",

@@ -17,6 +17,10 @@ from ledger_service.inventory.service import load_state, receive_file
 from ledger_service.journal.writer import post_batch
 from ledger_service.locations.service import add_location, set_lane
 
+# The FBA inventory ledger report's header, in the SP-API's spelling (tab-separated)
+LEDGER_HEAD = ("Date\tFNSKU\tASIN\tMSKU\tTitle\tEventType\tReferenceID\tQuantity\tFulfillmentCenter\tDisposition\t"
+               "Reason\tCountry\n")
+
 
 def warehouse_and_fba(conn: Connection, catalog_csv: str, po_csv: str) -> None:
     """WH-NJ and FBA-US (lane FBA) of US, the catalog imported and the purchase receipt received into WH-NJ."""
